@@ -1,0 +1,40 @@
+-- id: change_rollback_rate
+-- title: Change rollback rate
+-- unit: ratio
+-- better: lower
+-- definition: Changes implemented in the period with outcome 'rolled_back' / changes
+--   implemented in the period.
+-- excludes: cancelled changes. NULL when no change implemented in the period has a
+--   known outcome (the source records none), with that reason.
+with implemented as (
+    select kpi_group($by, service, team, change_type, risk, source) as grp, change_id, outcome, source
+    from changes
+    where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+groups as (
+    select distinct grp from implemented
+    union
+    select null where $by = 'none'
+),
+agg as (
+    select g.grp,
+           count(c.change_id) as n,
+           count(c.change_id) filter (where c.outcome = 'rolled_back') as rolled_back,
+           count(c.outcome) as known_outcome,
+           string_agg(distinct c.source, ', ') as sources
+    from groups g
+    left join implemented c on c.grp is not distinct from g.grp
+    group by g.grp
+),
+final as (
+    select grp as group_value,
+           case when n > 0 and known_outcome > 0 then rolled_back / n::double end as value,
+           rolled_back as numerator,
+           n as denominator,
+           n as count,
+           case when n = 0 then 'no changes implemented in the period'
+                when known_outcome = 0 then 'no outcome data in source ' || sources end as note,
+           to_json({unknown_outcome: n - known_outcome}) as extra
+    from agg
+)
+select * from final order by group_value nulls first

@@ -1,0 +1,37 @@
+-- id: emergency_change_rate
+-- title: Emergency change rate
+-- unit: ratio
+-- better: lower
+-- definition: Changes implemented in the period with change_type = 'emergency' /
+--   changes implemented in the period.
+-- excludes: cancelled changes.
+with implemented as (
+    select kpi_group($by, service, team, change_type, risk, source) as grp, change_id, change_type
+    from changes
+    where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+groups as (
+    select distinct grp from implemented
+    union
+    select null where $by = 'none'
+),
+agg as (
+    select g.grp,
+           count(c.change_id) as n,
+           count(c.change_id) filter (where c.change_type = 'emergency') as emergency,
+           count(c.change_id) filter (where c.change_type is null) as unknown_type
+    from groups g
+    left join implemented c on c.grp is not distinct from g.grp
+    group by g.grp
+),
+final as (
+    select grp as group_value,
+           case when n > 0 then emergency / n::double end as value,
+           emergency as numerator,
+           n as denominator,
+           n as count,
+           case when n = 0 then 'no changes implemented in the period' end as note,
+           to_json({unknown_type: unknown_type}) as extra
+    from agg
+)
+select * from final order by group_value nulls first

@@ -1,0 +1,50 @@
+-- id: failed_deployment_recovery_time
+-- title: Failed deployment recovery time
+-- unit: hours
+-- better: lower
+-- dora: recovery_time
+-- definition: Median of resolved_at - opened_at, in hours, over resolved incidents
+--   caused by changes implemented in the period (explicit link or CI window); p85 and
+--   mean in extra. The group of an incident is that of its change.
+-- excludes: unresolved incidents; negative durations (extra.negative_excluded).
+with implemented as (
+    select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id
+    from changes
+    where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+caused as (
+    select c.grp, i.incident_id,
+           epoch(i.resolved_at - i.opened_at) / 3600.0 as hours
+    from implemented c
+    join incident_change_attribution(window_days := $window_days, ci_window := $ci_window) a
+      on a.source = c.source and a.change_id = c.change_id
+    join incidents i on i.source = a.source and i.incident_id = a.incident_id
+    where i.resolved_at is not null
+),
+groups as (
+    select distinct grp from implemented
+    union
+    select null where $by = 'none'
+),
+agg as (
+    select g.grp,
+           quantile_cont(x.hours, 0.5) filter (where x.hours >= 0) as median,
+           quantile_cont(x.hours, 0.85) filter (where x.hours >= 0) as p85,
+           avg(x.hours) filter (where x.hours >= 0) as mean,
+           count(x.hours) filter (where x.hours >= 0) as n,
+           count(x.incident_id) filter (where x.hours < 0) as negative
+    from groups g
+    left join caused x on x.grp is not distinct from g.grp
+    group by g.grp
+),
+final as (
+    select grp as group_value,
+           median as value,
+           null::bigint as numerator,
+           null::bigint as denominator,
+           n as count,
+           case when n = 0 then 'no resolved incidents caused by changes implemented in the period' end as note,
+           to_json({p85: p85, mean: mean, negative_excluded: negative}) as extra
+    from agg
+)
+select * from final order by group_value nulls first

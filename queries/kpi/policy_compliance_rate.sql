@@ -1,0 +1,44 @@
+-- id: policy_compliance_rate
+-- title: Change policy compliance
+-- unit: ratio
+-- better: higher
+-- definition: Changes implemented in the period with no violation of any evaluated
+--   policy / changes implemented in the period. Violations come from the policy files
+--   (queries/policies/*.sql and the user's own), which relkpi runs first into the temp
+--   table policy_violations(source, change_id, policy, detail); a policy that cannot be
+--   evaluated for a source (its input columns are all NULL there) is left out of it.
+-- excludes: cancelled changes. NULL when no policy could be evaluated.
+with implemented as (
+    select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id
+    from changes
+    where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+violating as (
+    select distinct source, change_id from policy_violations
+),
+groups as (
+    select distinct grp from implemented
+    union
+    select null where $by = 'none'
+),
+agg as (
+    select g.grp,
+           count(c.change_id) as n,
+           count(v.change_id) as violating
+    from groups g
+    left join implemented c on c.grp is not distinct from g.grp
+    left join violating v on v.source = c.source and v.change_id = c.change_id
+    group by g.grp
+),
+final as (
+    select grp as group_value,
+           case when n > 0 and $policies_evaluated > 0 then (n - violating) / n::double end as value,
+           n - violating as numerator,
+           n as denominator,
+           n as count,
+           case when n = 0 then 'no changes implemented in the period'
+                when $policies_evaluated = 0 then 'no policy could be evaluated on this data' end as note,
+           to_json({violating: violating}) as extra
+    from agg
+)
+select * from final order by group_value nulls first

@@ -1,0 +1,40 @@
+-- id: rollback_rate
+-- title: Release rollback rate
+-- unit: ratio
+-- better: lower
+-- definition: Releases deployed in the period with outcome 'rolled_back' / releases
+--   deployed in the period.
+-- excludes: cancelled releases. NULL when no release deployed in the period has a
+--   known outcome (the source records none), with that reason.
+with deployed as (
+    select kpi_group($by, service, team, release_type, null, source) as grp, release_id, outcome, source
+    from releases
+    where is_deployed(actual_end, state, outcome, $period_from, $period_to)
+),
+groups as (
+    select distinct grp from deployed
+    union
+    select null where $by = 'none'
+),
+agg as (
+    select g.grp,
+           count(d.release_id) as n,
+           count(d.release_id) filter (where d.outcome = 'rolled_back') as rolled_back,
+           count(d.outcome) as known_outcome,
+           string_agg(distinct d.source, ', ') as sources
+    from groups g
+    left join deployed d on d.grp is not distinct from g.grp
+    group by g.grp
+),
+final as (
+    select grp as group_value,
+           case when n > 0 and known_outcome > 0 then rolled_back / n::double end as value,
+           rolled_back as numerator,
+           n as denominator,
+           n as count,
+           case when n = 0 then 'no releases deployed in the period'
+                when known_outcome = 0 then 'no outcome data in source ' || sources end as note,
+           to_json({unknown_outcome: n - known_outcome}) as extra
+    from agg
+)
+select * from final order by group_value nulls first

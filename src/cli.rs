@@ -1,0 +1,192 @@
+//! Command-line definitions. The doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// relkpi: ITIL 4 release-management KPIs from ITSM exports.
+///
+/// Imports releases, changes and incidents from ServiceNow (and mapping
+/// profiles for anything else) into a DuckDB warehouse, then computes the
+/// release KPIs over it.
+#[derive(Parser, Debug)]
+#[command(name = "relkpi", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// The warehouse file.
+    #[arg(long, global = true, env = "RELKPI_DB", default_value = "relkpi.duckdb")]
+    pub db: PathBuf,
+    /// Configuration file (default: relkpi.toml next to the warehouse, if present).
+    #[arg(long, global = true, env = "RELKPI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print nothing but errors and requested output.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import ITSM exports (CSV, JSON, XLSX, optionally .gz) into the warehouse.
+    ///
+    /// Example: relkpi import change_request.csv incident.json.gz
+    Import(ImportArgs),
+    /// Run SQL over the warehouse (read-only unless --write).
+    ///
+    /// Example: relkpi sql "select state, count(*) from changes group by all"
+    Sql(SqlArgs),
+    /// Compute the release KPIs for a period.
+    ///
+    /// Example: relkpi kpi --period 2024-03 --by service --format json
+    Kpi(KpiArgs),
+    /// Data-quality findings to know before trusting a number.
+    ///
+    /// Example: relkpi check --format json
+    Check(CheckArgs),
+    /// Build a fresh warehouse from the bundled sample data and show what it holds.
+    ///
+    /// Example: relkpi demo --dir /tmp/relkpi-demo
+    Demo(DemoArgs),
+    /// Show the warehouse: schema version, row counts per table and source, last imports.
+    ///
+    /// Example: relkpi status
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files to import; each loads in its own transaction.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Source system or profile name (servicenow, canonical, or a profile's name).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Record kind: releases, changes, incidents or satisfaction.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// A mapping profile (TOML) for exports relkpi has no built-in mapping for.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// The `source` value written for canonical CSV files.
+    #[arg(long, default_value = "canonical")]
+    pub source_name: String,
+    /// Date order of ambiguous dates such as 03/04/2024, when the file cannot tell.
+    #[arg(long, value_enum)]
+    pub date_order: Option<DateOrderArg>,
+    /// Output format of the import summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrderArg {
+    Dmy,
+    Mdy,
+    Ymd,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The query (or use -f FILE).
+    #[arg(required_unless_present = "file")]
+    pub query: Option<String>,
+    /// Read the query from a file.
+    #[arg(short, long, conflicts_with = "query")]
+    pub file: Option<PathBuf>,
+    /// Allow statements that change the warehouse.
+    #[arg(long)]
+    pub write: bool,
+    #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+    pub format: SqlFormat,
+    /// Write the result to this file instead of standard output (required for parquet).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PeriodArgs {
+    /// Period: a month 2024-03, a quarter 2024-Q1 or a year 2024 (default: the latest complete month).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// Start of a custom period (inclusive), e.g. 2024-03-01 or 2024-03-01T12:00.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// End of a custom period (exclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByArg {
+    Service,
+    Team,
+    ChangeType,
+    Risk,
+    Source,
+}
+
+impl ByArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ByArg::Service => "service",
+            ByArg::Team => "team",
+            ByArg::ChangeType => "change_type",
+            ByArg::Risk => "risk",
+            ByArg::Source => "source",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct KpiArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Only these KPIs (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub kpi: Vec<String>,
+    /// Break each KPI down by this dimension.
+    #[arg(long, value_enum)]
+    pub by: Option<ByArg>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo warehouse (default: the current folder).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}

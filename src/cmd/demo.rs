@@ -1,0 +1,64 @@
+//! `relkpi demo`: a fresh warehouse from the bundled sample data (compiled into
+//! the binary, so it works from any folder), then the KPIs of the latest
+//! complete month.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{DemoArgs, Format, GlobalArgs, PeriodArgs};
+use crate::config::Config;
+use crate::import::ImportOptions;
+use crate::kpi;
+use crate::queries::SAMPLE_DATA;
+use crate::warehouse::{Mode, Warehouse};
+
+pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
+    std::fs::create_dir_all(&a.dir).with_context(|| format!("cannot create {}", a.dir.display()))?;
+    let db = a.dir.join("relkpi.duckdb");
+    for p in [db.clone(), db.with_extension("duckdb.wal")] {
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove the old demo warehouse {}", p.display()))?;
+        }
+    }
+    let samples = a.dir.join("sample-data");
+    SAMPLE_DATA
+        .extract(&samples)
+        .with_context(|| format!("cannot write the sample data to {}", samples.display()))?;
+    let mut files: Vec<PathBuf> = SAMPLE_DATA
+        .find("**/*")?
+        .filter_map(|e| e.as_file())
+        .map(|f| samples.join(f.path()))
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    files.sort();
+    let wh = Warehouse::open(&db, Mode::ReadWrite)?;
+    let opts = ImportOptions {
+        source_name: "canonical".into(),
+        ..Default::default()
+    };
+    let (_, failed) = crate::cmd::import::import_files(&wh, &files, &opts, g.quiet, Format::Table)?;
+    anyhow::ensure!(failed == 0, "{failed} sample files failed to import");
+    let cfg = Config::load(g.config.as_deref(), &db)?;
+    let period = kpi::resolve_period(
+        &wh.conn,
+        &PeriodArgs {
+            period: None,
+            from: None,
+            to: None,
+        },
+    )?;
+    let report = kpi::compute(&wh.conn, &cfg, &period, None, &[])?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    crate::cmd::kpi::print_table(&mut out, &report)?;
+    writeln!(
+        out,
+        "\nwarehouse: {}\ntry: relkpi --db {} kpi --period {} --by service",
+        db.display(),
+        db.display(),
+        report.period.label
+    )?;
+    Ok(0)
+}

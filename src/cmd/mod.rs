@@ -1,0 +1,24 @@
+//! One module per subcommand, each with a `run` returning the exit code.
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub mod check;
+pub mod demo;
+pub mod import;
+pub mod kpi;
+pub mod sql;
+pub mod status;
+
+pub fn run(cli: Cli) -> Result<u8> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Import(a) => import::run(g, a),
+        Command::Sql(a) => sql::run(g, a),
+        Command::Kpi(a) => kpi::run(g, a),
+        Command::Check(a) => check::run(g, a),
+        Command::Demo(a) => demo::run(g, a),
+        Command::Status(a) => status::run(g, a),
+    }
+}

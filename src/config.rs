@@ -1,0 +1,210 @@
+//! `relkpi.toml`: attribution window, major priority, schedule tolerance, freeze
+//! windows, targets per KPI, DORA edition and extra policy folders. Every setting
+//! has a default; an invalid file fails naming the line and the reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub attribution: Attribution,
+    pub schedule: Schedule,
+    pub freeze_windows: Vec<FreezeWindow>,
+    /// KPI id -> target, for red/amber/green.
+    pub targets: BTreeMap<String, Target>,
+    pub dora: Dora,
+    pub policies: Policies,
+    /// Folder of the file this came from (relative paths resolve against it).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Attribution {
+    /// Days after a deployment within which an incident can be attributed to it.
+    pub window_days: i32,
+    /// Incidents with priority <= this are major.
+    pub major_priority: i32,
+    /// Attribute incidents without an explicit link by CI and time window.
+    pub ci_window: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedule {
+    /// Hours an implementation may end after its planned end and still be on time.
+    pub tolerance_hours: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeWindow {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Green when the value is at least this good.
+    pub green: f64,
+    /// Amber when at least this good (else red).
+    pub amber: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dora {
+    pub edition: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policies {
+    /// Extra folders of policy files (*.sql), relative to the config file.
+    pub dirs: Vec<PathBuf>,
+    /// Policy ids to leave out.
+    pub disabled: Vec<String>,
+}
+
+impl Default for Attribution {
+    fn default() -> Self {
+        Attribution {
+            window_days: 7,
+            major_priority: 2,
+            ci_window: true,
+        }
+    }
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { tolerance_hours: 0.0 }
+    }
+}
+
+impl Default for Dora {
+    fn default() -> Self {
+        Dora { edition: 2024 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            attribution: Attribution::default(),
+            schedule: Schedule::default(),
+            freeze_windows: Vec::new(),
+            targets: BTreeMap::new(),
+            dora: Dora::default(),
+            policies: Policies::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+pub const DORA_EDITIONS: &[i32] = &[2021, 2023, 2024];
+
+impl Config {
+    /// `explicit` if given (must exist), else `relkpi.toml` beside the warehouse if present.
+    pub fn load(explicit: Option<&Path>, db: &Path) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let p = dir.join("relkpi.toml");
+                if !p.exists() {
+                    return Ok(Config::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read configuration {}", path.display()))?;
+        let mut cfg = Self::parse(&text, &path.display().to_string())?;
+        cfg.base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0);
+            anyhow::anyhow!("{origin}: line {line}: {}", e.message())
+        })?;
+        cfg.validate(origin)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        if self.attribution.window_days < 0 {
+            bail!("{origin}: attribution.window_days must be 0 or more");
+        }
+        if !(1..=5).contains(&self.attribution.major_priority) {
+            bail!("{origin}: attribution.major_priority must be 1..5");
+        }
+        if !DORA_EDITIONS.contains(&self.dora.edition) {
+            bail!("{origin}: dora.edition must be one of 2021, 2023, 2024");
+        }
+        for w in &self.freeze_windows {
+            let from = parse_ts(&w.from).with_context(|| format!("{origin}: freeze window {:?}: from", w.name))?;
+            let to = parse_ts(&w.to).with_context(|| format!("{origin}: freeze window {:?}: to", w.name))?;
+            if to <= from {
+                bail!("{origin}: freeze window {:?} ends before it starts", w.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Freeze windows as the JSON the freeze_window policy reads.
+    pub fn freeze_windows_json(&self) -> String {
+        let v: Vec<serde_json::Value> = self
+            .freeze_windows
+            .iter()
+            .filter_map(|w| {
+                Some(serde_json::json!({
+                    "name": w.name,
+                    "from": parse_ts(&w.from).ok()?.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    "to": parse_ts(&w.to).ok()?.format("%Y-%m-%d %H:%M:%S").to_string(),
+                }))
+            })
+            .collect();
+        serde_json::Value::Array(v).to_string()
+    }
+}
+
+/// `2024-03-01`, `2024-03-01 12:00`, `2024-03-01T12:00:00`.
+pub fn parse_ts(s: &str) -> Result<NaiveDateTime> {
+    crate::import::dates::parse(s, crate::import::dates::DateOrder::Ymd)
+        .filter(|_| s.trim().len() >= 10 && s.as_bytes().get(4) == Some(&b'-'))
+        .with_context(|| format!("{s:?} is not a date-time like 2024-03-01 or 2024-03-01T12:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let c = Config::parse("", "x").unwrap();
+        assert_eq!(c.attribution.window_days, 7);
+        assert_eq!(c.dora.edition, 2024);
+        let e = Config::parse("[attribution]\nwindow_days = 7\nwindo = 3\n", "relkpi.toml").unwrap_err();
+        assert!(e.to_string().starts_with("relkpi.toml: line 3"), "{e}");
+        let e = Config::parse("[dora]\nedition = 2022\n", "relkpi.toml").unwrap_err();
+        assert!(e.to_string().contains("2021, 2023, 2024"), "{e}");
+    }
+}

@@ -1,0 +1,207 @@
+//! Date parsing for exports. A file has one date order (day-first, month-first
+//! or year-first), detected once from all its date values — a value such as
+//! `29/2/2016` proves day-first — or set by the profile or `--date-order`;
+//! never guessed row by row. Within that order, each value may use any of the
+//! order's layouts (with or without seconds, 12- or 24-hour clock, month names).
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    Ymd,
+    Dmy,
+    Mdy,
+}
+
+impl DateOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateOrder::Ymd => "ymd",
+            DateOrder::Dmy => "dmy",
+            DateOrder::Mdy => "mdy",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DateOrder> {
+        match s.to_ascii_lowercase().as_str() {
+            "ymd" | "iso" => Some(DateOrder::Ymd),
+            "dmy" => Some(DateOrder::Dmy),
+            "mdy" => Some(DateOrder::Mdy),
+            _ => None,
+        }
+    }
+}
+
+const TIMES: &[&str] = &["%H:%M:%S%.f", "%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"];
+
+fn date_layouts(order: DateOrder) -> &'static [&'static str] {
+    match order {
+        DateOrder::Ymd => &["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d"],
+        DateOrder::Dmy => &[
+            "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%y", "%d-%b-%Y",
+            "%d-%b-%y", "%d/%b/%Y", "%d/%b/%y", "%d %b %Y", "%d %B %Y",
+        ],
+        DateOrder::Mdy => &[
+            "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y",
+        ],
+    }
+}
+
+/// Parse one value in the given order. Handles an ISO `T`, a trailing zone
+/// (dropped: timestamps stay in the export's local time) and a date without time.
+pub fn parse(value: &str, order: DateOrder) -> Option<NaiveDateTime> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    // ISO 8601 is unambiguous: accept it in any order.
+    if let Some(dt) = parse_iso(v) {
+        return Some(dt);
+    }
+    let (date_part, time_part) = match v.find([' ', 'T']) {
+        // Month names with spaces ("Mar 5, 2024 10:00") keep their spaces in the date part.
+        Some(_) if v.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) => split_named(v),
+        Some(i) => (&v[..i], v[i + 1..].trim()),
+        None => (v, ""),
+    };
+    let date = date_layouts(order)
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok())
+        .or_else(|| {
+            // "5 Mar 2024 10:00" style: the date holds two spaces.
+            if order == DateOrder::Dmy {
+                let parts: Vec<&str> = v.splitn(4, ' ').collect();
+                if parts.len() >= 3 {
+                    let d = parts[..3].join(" ");
+                    return ["%d %b %Y", "%d %B %Y"]
+                        .iter()
+                        .find_map(|f| NaiveDate::parse_from_str(&d, f).ok());
+                }
+            }
+            None
+        })?;
+    if year_out_of_range(date) {
+        return None;
+    }
+    if time_part.is_empty() {
+        return Some(date.and_hms_opt(0, 0, 0)?);
+    }
+    let time_part = strip_zone(time_part);
+    let time = TIMES
+        .iter()
+        .find_map(|f| NaiveTime::parse_from_str(&time_part.to_ascii_uppercase(), f).ok())?;
+    Some(date.and_time(time))
+}
+
+fn split_named(v: &str) -> (&str, &str) {
+    // "Mar 5, 2024 10:00 AM": the date is the first three words.
+    let mut idx = 0;
+    for (n, (i, _)) in v.match_indices(' ').enumerate() {
+        if n == 2 {
+            idx = i;
+            break;
+        }
+    }
+    if idx == 0 { (v, "") } else { (&v[..idx], v[idx + 1..].trim()) }
+}
+
+fn strip_zone(t: &str) -> &str {
+    let t = t.trim_end_matches('Z');
+    // "+01:00", "+0100", "-05:00" at the end
+    if let Some(i) = t.rfind(['+', '-']) {
+        let tail = &t[i + 1..];
+        if i > 0 && tail.len() >= 2 && tail.chars().all(|c| c.is_ascii_digit() || c == ':') {
+            return t[..i].trim();
+        }
+    }
+    t.trim()
+}
+
+fn year_out_of_range(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    !(1900..=2200).contains(&d.year())
+}
+
+fn parse_iso(v: &str) -> Option<NaiveDateTime> {
+    let b = v.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(&v[..10], "%Y-%m-%d").ok()?;
+    if year_out_of_range(date) {
+        return None;
+    }
+    let rest = v[10..].trim_start_matches(['T', ' ']);
+    if rest.is_empty() {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    let rest = strip_zone(rest);
+    let time = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|f| NaiveTime::parse_from_str(rest, f).ok())?;
+    Some(date.and_time(time))
+}
+
+/// An Excel serial day number (XLSX cells not formatted as dates).
+pub fn from_excel_serial(v: &str) -> Option<NaiveDateTime> {
+    let f: f64 = v.trim().parse().ok()?;
+    if !(1.0..2_958_466.0).contains(&f) {
+        return None;
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+    let millis = (f * 86_400_000.0).round() as i64;
+    Some(base + chrono::Duration::milliseconds(millis))
+}
+
+/// Which orders can read every value. The first field of a slash/dash date above
+/// 12 rules out month-first, the second above 12 rules out day-first.
+pub fn detect_order<'a>(values: impl Iterator<Item = &'a str>) -> Vec<DateOrder> {
+    let mut candidates = vec![DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
+    for v in values {
+        if v.trim().is_empty() {
+            continue;
+        }
+        candidates.retain(|o| parse(v, *o).is_some());
+        if candidates.is_empty() {
+            break;
+        }
+    }
+    candidates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn parses_real_export_layouts() {
+        assert_eq!(parse("2024-03-05 14:22:10", DateOrder::Ymd), Some(dt("2024-03-05 14:22:10")));
+        assert_eq!(parse("29/2/2016 01:16", DateOrder::Dmy), Some(dt("2016-02-29 01:16:00")));
+        assert_eq!(parse("30-8-2012 7:00", DateOrder::Dmy), Some(dt("2012-08-30 07:00:00")));
+        assert_eq!(parse("07/01/2013 08:17:17", DateOrder::Dmy), Some(dt("2013-01-07 08:17:17")));
+        assert_eq!(parse("3/5/24 9:07", DateOrder::Mdy), Some(dt("2024-03-05 09:07:00")));
+        assert_eq!(parse("03/05/2024 02:15:00 PM", DateOrder::Mdy), Some(dt("2024-03-05 14:15:00")));
+        assert_eq!(parse("05-Mar-24", DateOrder::Dmy), Some(dt("2024-03-05 00:00:00")));
+        assert_eq!(parse("20/Jun/23 10:18 AM", DateOrder::Dmy), Some(dt("2023-06-20 10:18:00")));
+        assert_eq!(parse("2023-06-20T10:18:00.000+0000", DateOrder::Dmy), Some(dt("2023-06-20 10:18:00")));
+        assert_eq!(parse("13/13/2024", DateOrder::Dmy), None);
+    }
+
+    #[test]
+    fn detects_order_from_values() {
+        let v = ["01/02/2024 10:00", "13/02/2024 10:00"];
+        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Dmy]);
+        let v = ["01/02/2024 10:00", "02/13/2024 10:00"];
+        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Mdy]);
+        let v = ["01/02/2024"];
+        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Dmy, DateOrder::Mdy]);
+    }
+
+    #[test]
+    fn excel_serial() {
+        assert_eq!(from_excel_serial("45356.5"), Some(dt("2024-03-05 12:00:00")));
+    }
+}

@@ -1,0 +1,722 @@
+//! `relkpi import`: read an export, pick the mapping (built-in profile, user
+//! profile or canonical CSV), map every row to a canonical record or a reject
+//! with its reason, fold versions of one record, and merge into the warehouse in
+//! one transaction per file (see `load.rs`).
+
+pub mod dates;
+pub mod load;
+pub mod profile;
+pub mod read;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDateTime;
+use duckdb::Connection;
+use duckdb::types::{TimeUnit, Value};
+use serde::Serialize;
+
+use crate::queries;
+use dates::DateOrder;
+use profile::{HeaderIndex, KindMap, Profile};
+use read::{FileFormat, RawTable};
+
+/// What the user asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub source: Option<String>,
+    pub kind: Option<String>,
+    pub profile: Option<Profile>,
+    pub source_name: String,
+    pub date_order: Option<DateOrder>,
+}
+
+/// The figures of one imported file. `read = inserted + updated + unchanged +
+/// stale + folded + blank + rejected`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileSummary {
+    pub file: String,
+    pub batch_id: i64,
+    pub source: String,
+    pub kind: String,
+    pub profile: String,
+    pub format: String,
+    pub encoding: String,
+    pub date_order: String,
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub stale: u64,
+    pub folded: u64,
+    pub blank: u64,
+    pub rejected: u64,
+    pub derived_releases: u64,
+    pub unmapped_values: Vec<UnmappedValue>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnmappedValue {
+    pub column: String,
+    pub value: String,
+    pub rows: u64,
+}
+
+/// A canonical column of the warehouse and its DuckDB type.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Text,
+    Timestamp,
+    Int,
+    Bool,
+}
+
+pub fn key_column(table: &str) -> &'static str {
+    match table {
+        "releases" => "release_id",
+        "changes" => "change_id",
+        "incidents" => "incident_id",
+        _ => "response_id",
+    }
+}
+
+/// Canonical columns of `table` (without the bookkeeping `batch_id`), from the warehouse.
+pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
+    let mut stmt = conn.prepare(
+        "select column_name, data_type from information_schema.columns \
+         where table_schema = 'main' and table_name = ? and column_name <> 'batch_id' \
+         order by ordinal_position",
+    )?;
+    let cols = stmt
+        .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    Ok(cols
+        .into_iter()
+        .map(|(name, ty)| Column {
+            name,
+            ty: match ty.as_str() {
+                "TIMESTAMP" => ColType::Timestamp,
+                "INTEGER" | "BIGINT" => ColType::Int,
+                "BOOLEAN" => ColType::Bool,
+                _ => ColType::Text,
+            },
+        })
+        .collect())
+}
+
+/// Canonical vocabularies: (table, column) -> allowed values.
+fn vocabularies(conn: &Connection) -> Result<HashMap<(String, String), Vec<String>>> {
+    let mut stmt = conn.prepare("select table_name, column_name, value from vocabulary")?;
+    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })? {
+        let (t, c, v) = row?;
+        out.entry((t, c)).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// The mapping for canonical CSV files: every canonical column maps to itself.
+fn canonical_profile(conn: &Connection, source_name: &str) -> Result<Profile> {
+    let mut kinds = Vec::new();
+    for table in ["releases", "changes", "incidents", "satisfaction"] {
+        let cols = table_columns(conn, table)?;
+        let key = key_column(table);
+        kinds.push(KindMap {
+            table: table.to_owned(),
+            detect: vec![vec![key.to_owned()]],
+            columns: cols
+                .iter()
+                .map(|c| (c.name.clone(), profile::OneOrMany::One(c.name.clone())))
+                .collect(),
+            values: BTreeMap::new(),
+            rules: Vec::new(),
+            version_by: Vec::new(),
+            group_rows: false,
+            also_release: None,
+            strict: true,
+        });
+    }
+    Ok(Profile {
+        name: "canonical".into(),
+        source: Some(source_name.to_owned()),
+        description: "relkpi's own column names, one file per table".into(),
+        date_order: None,
+        null_values: Vec::new(),
+        kinds,
+    })
+}
+
+pub fn builtin_profiles() -> Result<Vec<Profile>> {
+    queries::builtin_profiles()
+        .into_iter()
+        .map(|(name, text)| Profile::from_toml(text, &format!("built-in profile {name}")))
+        .collect()
+}
+
+/// Names of the sources relkpi knows, for error messages and help.
+pub fn known_sources() -> Vec<String> {
+    let mut v: Vec<String> = queries::builtin_profiles().into_iter().map(|p| p.0).collect();
+    v.push("canonical".into());
+    v
+}
+
+/// Pick profile and kind for a file's headers.
+fn choose<'p>(
+    profiles: &'p [Profile],
+    headers: &[String],
+    opts: &ImportOptions,
+    path: &Path,
+) -> Result<(&'p Profile, &'p KindMap)> {
+    let idx = HeaderIndex::new(headers);
+    let mut best: Option<(usize, &Profile, &KindMap)> = None;
+    for p in profiles {
+        for k in &p.kinds {
+            if opts.kind.as_deref().is_some_and(|want| want != k.table) {
+                continue;
+            }
+            if let Some(score) = k.score(&idx)
+                && best.is_none_or(|b| score > b.0)
+            {
+                best = Some((score, p, k));
+            }
+        }
+    }
+    if let Some((_, p, k)) = best {
+        return Ok((p, k));
+    }
+    // Forced source and kind: map anyway; missing columns are reported next.
+    if let (Some(kind), true) = (&opts.kind, profiles.len() == 1)
+        && let Some(k) = profiles[0].kinds.iter().find(|k| &k.table == kind)
+    {
+        return Ok((&profiles[0], k));
+    }
+    let shown: Vec<&str> = headers.iter().filter(|h| !h.is_empty()).map(String::as_str).take(30).collect();
+    let mut known = String::new();
+    for p in profiles {
+        for k in &p.kinds {
+            let sets: Vec<String> = k.detect.iter().map(|s| s.join(" + ")).collect();
+            known.push_str(&format!("\n  {} {}: headers {}", p.name, k.table, sets.join(" or ")));
+        }
+    }
+    bail!(
+        "{}: cannot tell which system and record kind this export is{}.\n  headers found: {}\nknown formats:{known}\nforce one with --source NAME --kind KIND, or describe the export in a mapping profile (--profile FILE, see README \"Mapping profiles\")",
+        path.display(),
+        opts.kind.as_ref().map(|k| format!(" (looking for {k})")).unwrap_or_default(),
+        shown.join(", ")
+    )
+}
+
+/// One row mapped to the canonical table.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub line: u64,
+    pub values: Vec<Value>,
+    pub cis: Vec<String>,
+    pub version: Vec<f64>,
+    pub release: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub line: u64,
+    pub field: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    pub raw: String,
+}
+
+fn ts_value(dt: NaiveDateTime) -> Value {
+    Value::Timestamp(TimeUnit::Microsecond, dt.and_utc().timestamp_micros())
+}
+
+fn raw_line(fields: &[String]) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(fields);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end().to_owned()
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The leading integer of values such as `3 - Moderate`.
+fn parse_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let end = t
+        .char_indices()
+        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && *c == '-')))
+        .map(|(i, _)| i)
+        .unwrap_or(t.len());
+    let n: i64 = t[..end].parse().ok()?;
+    let rest = t[end..].trim_start();
+    // "3 - Moderate", "3", "3.0"; not "3abc"
+    if rest.is_empty() || rest.starts_with('-') || rest == ".0" {
+        Some(n)
+    } else {
+        None
+    }
+}
+
+/// Everything the per-row mapping needs, resolved once per file.
+struct Mapper<'a> {
+    kind: &'a KindMap,
+    columns: Vec<Column>,
+    /// canonical column index -> header index
+    sources: Vec<Option<usize>>,
+    ci_header: Option<usize>,
+    source_header: Option<usize>,
+    version_headers: Vec<usize>,
+    rules: Vec<(usize, usize, &'a profile::Rule)>,
+    release_rule: Option<(usize, &'a profile::AlsoRelease)>,
+    nulls: Vec<String>,
+    order: DateOrder,
+    format: FileFormat,
+    vocab: HashMap<String, Vec<String>>,
+    source_name: String,
+    key: usize,
+    headers: Vec<String>,
+}
+
+impl Mapper<'_> {
+    fn is_null(&self, s: &str) -> bool {
+        let t = s.trim();
+        t.is_empty() || self.nulls.iter().any(|n| n == t)
+    }
+
+    fn map_row(
+        &self,
+        row: &read::RawRow,
+        unmapped: &mut HashMap<(String, String), u64>,
+    ) -> std::result::Result<Record, Reject> {
+        let reject = |field: Option<&str>, value: Option<&str>, reason: String| Reject {
+            line: row.line,
+            field: field.map(str::to_owned),
+            value: value.map(str::to_owned),
+            reason,
+            raw: raw_line(&row.fields),
+        };
+        let get = |i: usize| row.fields.get(i).map(String::as_str).unwrap_or("");
+        let mut values = Vec::with_capacity(self.columns.len());
+        for (ci, col) in self.columns.iter().enumerate() {
+            if col.name == "source" {
+                let v = self
+                    .source_header
+                    .map(get)
+                    .filter(|v| !self.is_null(v))
+                    .map(|v| v.trim().to_owned())
+                    .unwrap_or_else(|| self.source_name.clone());
+                values.push(Value::Text(v));
+                continue;
+            }
+            let mut raw: Option<String> = self.sources[ci].map(|h| get(h).to_owned());
+            for (target, when, rule) in &self.rules {
+                if *target == ci {
+                    let w = get(*when).trim();
+                    let hit = rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
+                        || rule
+                            .prefix
+                            .as_deref()
+                            .is_some_and(|p| w.to_lowercase().starts_with(&p.to_lowercase()));
+                    if hit {
+                        raw = Some(rule.value.clone());
+                        break;
+                    }
+                }
+            }
+            let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
+                // A vocabulary default ("*") applies to empty values too.
+                match self.kind.values.get(&col.name).and_then(|t| t.get("*")) {
+                    Some(d) if self.sources[ci].is_some() => values.push(Value::Text(d.clone())),
+                    _ => values.push(Value::Null),
+                }
+                continue;
+            };
+            let header = self.sources[ci].map(|h| self.headers[h].as_str()).unwrap_or(col.name.as_str());
+            let mapped = self.kind.vocab(&col.name, &raw);
+            let text = mapped.clone().unwrap_or_else(|| raw.trim().to_owned());
+            if text.is_empty() {
+                values.push(Value::Null);
+                continue;
+            }
+            let v = match col.ty {
+                ColType::Text => {
+                    if let Some(allowed) = self.vocab.get(&col.name) {
+                        let lower = text.to_lowercase();
+                        if mapped.is_none() && !allowed.contains(&lower) {
+                            *unmapped.entry((col.name.clone(), lower.clone())).or_default() += 1;
+                        }
+                        Value::Text(lower)
+                    } else {
+                        Value::Text(text)
+                    }
+                }
+                ColType::Timestamp => {
+                    let parsed = dates::parse(&text, self.order).or_else(|| {
+                        (self.format == FileFormat::Xlsx)
+                            .then(|| dates::from_excel_serial(&text))
+                            .flatten()
+                    });
+                    match parsed {
+                        Some(dt) => ts_value(dt),
+                        None => {
+                            return Err(reject(
+                                Some(header),
+                                Some(&raw),
+                                format!(
+                                    "{header}: {raw:?} is not a date in this file's format ({} order)",
+                                    self.order.as_str()
+                                ),
+                            ));
+                        }
+                    }
+                }
+                ColType::Int => match parse_int(&text) {
+                    Some(n) if matches!(col.name.as_str(), "priority" | "score") && !(1..=5).contains(&n) => {
+                        return Err(reject(
+                            Some(header),
+                            Some(&raw),
+                            format!("{header}: {raw:?} is outside 1..5"),
+                        ));
+                    }
+                    Some(n) => Value::Int(n as i32),
+                    None => {
+                        return Err(reject(
+                            Some(header),
+                            Some(&raw),
+                            format!("{header}: {raw:?} is not a number"),
+                        ));
+                    }
+                },
+                ColType::Bool => match parse_bool(&text) {
+                    Some(b) => Value::Boolean(b),
+                    None => {
+                        return Err(reject(
+                            Some(header),
+                            Some(&raw),
+                            format!("{header}: {raw:?} is not a yes/no value"),
+                        ));
+                    }
+                },
+            };
+            values.push(v);
+        }
+        if matches!(values[self.key], Value::Null) {
+            let h = self.sources[self.key].map(|h| self.headers[h].clone()).unwrap_or_default();
+            return Err(reject(Some(&h), None, format!("{h}: the record has no key (empty {h})")));
+        }
+        let cis = self
+            .ci_header
+            .map(get)
+            .filter(|v| !self.is_null(v))
+            .map(|v| vec![v.trim().to_owned()])
+            .unwrap_or_default();
+        let version = self
+            .version_headers
+            .iter()
+            .map(|h| get(*h).trim().replace(',', ".").parse::<f64>().unwrap_or(f64::MIN))
+            .collect();
+        let release = self.release_rule.is_some_and(|(h, r)| {
+            get(h).trim().to_lowercase().starts_with(&r.prefix.to_lowercase())
+        });
+        Ok(Record {
+            line: row.line,
+            values,
+            cis,
+            version,
+            release,
+        })
+    }
+}
+
+/// The prepared content of one file, before it touches the warehouse.
+pub struct Prepared {
+    pub summary: FileSummary,
+    pub table: String,
+    pub columns: Vec<Column>,
+    /// Canonical columns the file provides (the others keep stored values on update).
+    pub present: Vec<bool>,
+    pub records: Vec<Record>,
+    pub rejects: Vec<Reject>,
+    pub release_type: Option<String>,
+    pub sha256: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Read and map one file (no warehouse writes).
+pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Prepared> {
+    let bytes = read::read_bytes(path)?;
+    let sha256 = sha256_hex(&bytes);
+    let format = read::detect_format(path, &bytes);
+    let raw: RawTable = read::read_table(path, bytes, format)?;
+
+    let profiles: Vec<Profile> = match (&opts.profile, &opts.source) {
+        (Some(p), _) => vec![p.clone()],
+        (None, Some(s)) if s == "canonical" => vec![canonical_profile(conn, &opts.source_name)?],
+        (None, Some(s)) => {
+            let all = builtin_profiles()?;
+            match all.into_iter().find(|p| &p.name == s) {
+                Some(p) => vec![p],
+                None => bail!(
+                    "unknown source {s:?}: relkpi knows {}; for another system write a mapping profile (--profile FILE)",
+                    known_sources().join(", ")
+                ),
+            }
+        }
+        (None, None) => {
+            let mut v = builtin_profiles()?;
+            v.push(canonical_profile(conn, &opts.source_name)?);
+            v
+        }
+    };
+    let (profile, kind) = choose(&profiles, &raw.headers, opts, path)?;
+    let idx = HeaderIndex::new(&raw.headers);
+    let columns = table_columns(conn, &kind.table)?;
+    let resolved = kind.resolve(&idx);
+    let key_name = key_column(&kind.table);
+
+    if kind.strict {
+        let known: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let unknown: Vec<&String> = raw
+            .headers
+            .iter()
+            .filter(|h| !h.is_empty() && !known.contains(&h.to_lowercase().as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{}: line 1: unknown column(s) {} for {} {}; expected some of: {}",
+                path.display(),
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                profile.name,
+                kind.table,
+                known.join(", ")
+            );
+        }
+    }
+    if !resolved.contains_key(key_name) {
+        let expected = kind.columns.get(key_name).map(|c| c.names().join(" or ")).unwrap_or_default();
+        bail!(
+            "{}: line 1: missing required column for {} {} key {key_name} (expected header {expected}); headers found: {}",
+            path.display(),
+            profile.name,
+            kind.table,
+            raw.headers.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let sources: Vec<Option<usize>> = columns.iter().map(|c| resolved.get(&c.name).copied()).collect();
+    let mut present: Vec<bool> = sources.iter().map(Option::is_some).collect();
+    let rules: Vec<_> = kind
+        .rules
+        .iter()
+        .filter_map(|r| {
+            let target = columns.iter().position(|c| c.name == r.column)?;
+            let when = idx.get(&r.when)?;
+            Some((target, when, r))
+        })
+        .collect();
+    for (t, _, _) in &rules {
+        present[*t] = true;
+    }
+    let source_pos = columns.iter().position(|c| c.name == "source").context("no source column")?;
+    present[source_pos] = true;
+
+    // One date order for the whole file.
+    let date_cols: Vec<usize> = columns
+        .iter()
+        .zip(&sources)
+        .filter(|(c, s)| c.ty == ColType::Timestamp && s.is_some())
+        .filter_map(|(_, s)| *s)
+        .collect();
+    let mut warnings = Vec::new();
+    let forced = opts
+        .date_order
+        .or_else(|| profile.date_order.as_deref().and_then(DateOrder::parse));
+    let order = match forced {
+        Some(o) => o,
+        None => {
+            let values = raw
+                .rows
+                .iter()
+                .flat_map(|r| date_cols.iter().filter_map(move |c| r.fields.get(*c)))
+                .map(String::as_str)
+                .filter(|v| !v.trim().is_empty() && !profile.null_values.iter().any(|n| n == v.trim()));
+            let cands = dates::detect_order(values);
+            match cands.as_slice() {
+                [] => DateOrder::Ymd,
+                [o] => *o,
+                c if c.contains(&DateOrder::Ymd) => DateOrder::Ymd,
+                _ => {
+                    warnings.push(
+                        "every date in the file reads both day-first and month-first; assumed day-first (set --date-order or date_order in a profile)".to_owned(),
+                    );
+                    DateOrder::Dmy
+                }
+            }
+        }
+    };
+
+    let vocab = vocabularies(conn)?
+        .into_iter()
+        .filter(|((t, _), _)| t == &kind.table)
+        .map(|((_, c), v)| (c, v))
+        .collect();
+    let mapper = Mapper {
+        kind,
+        sources,
+        ci_header: kind.columns.get("ci").and_then(|c| c.names().iter().find_map(|h| idx.get(h))),
+        source_header: idx.get("source").filter(|_| profile.name == "canonical"),
+        version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),
+        rules,
+        release_rule: kind
+            .also_release
+            .as_ref()
+            .and_then(|r| Some((idx.get(&r.when)?, r))),
+        nulls: profile.null_values.clone(),
+        order,
+        format: raw.format,
+        vocab,
+        source_name: profile.source_name().to_owned(),
+        key: columns.iter().position(|c| c.name == key_name).context("no key column")?,
+        headers: raw.headers.clone(),
+        columns: columns.clone(),
+    };
+
+    let mut unmapped = HashMap::new();
+    let mut records = Vec::with_capacity(raw.rows.len());
+    let mut rejects = Vec::new();
+    for row in &raw.rows {
+        match mapper.map_row(row, &mut unmapped) {
+            Ok(r) => records.push(r),
+            Err(r) => rejects.push(r),
+        }
+    }
+    let mapped_rows = records.len() as u64;
+    let updated_pos = columns.iter().position(|c| c.name == "updated_at");
+    let (records, folded, duplicates) = fold(records, mapper.key, updated_pos, kind.group_rows);
+
+    let mut unmapped_values: Vec<UnmappedValue> = unmapped
+        .into_iter()
+        .map(|((column, value), rows)| UnmappedValue { column, value, rows })
+        .collect();
+    unmapped_values.sort_by(|a, b| (&a.column, &a.value).cmp(&(&b.column, &b.value)));
+
+    let summary = FileSummary {
+        file: path.display().to_string(),
+        source: profile.source_name().to_owned(),
+        kind: kind.table.clone(),
+        profile: profile.name.clone(),
+        format: raw.format.as_str().to_owned(),
+        encoding: raw.encoding.to_owned(),
+        date_order: order.as_str().to_owned(),
+        read: raw.rows.len() as u64 + raw.blank_rows,
+        blank: raw.blank_rows,
+        rejected: rejects.len() as u64,
+        folded,
+        unchanged: duplicates,
+        unmapped_values,
+        warnings,
+        ..Default::default()
+    };
+    debug_assert_eq!(mapped_rows, records.len() as u64 + folded + duplicates);
+    Ok(Prepared {
+        summary,
+        table: kind.table.clone(),
+        columns,
+        present,
+        records,
+        rejects,
+        release_type: kind.also_release.as_ref().map(|r| r.release_type.clone()),
+        sha256,
+    })
+}
+
+/// Fold the rows of one record: grouped rows merge (first non-empty value wins,
+/// all CIs kept); otherwise the latest version wins (updated_at, then the
+/// profile's version headers, then file order). Returns (records, folded, exact duplicates).
+fn fold(
+    records: Vec<Record>,
+    key: usize,
+    updated: Option<usize>,
+    group: bool,
+) -> (Vec<Record>, u64, u64) {
+    let key_of = |r: &Record| match &r.values[key] {
+        Value::Text(s) => s.clone(),
+        v => format!("{v:?}"),
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut by_key: HashMap<String, Record> = HashMap::with_capacity(records.len());
+    let (mut folded, mut dups) = (0u64, 0u64);
+    for r in records {
+        let k = key_of(&r);
+        match by_key.get_mut(&k) {
+            None => {
+                order.push(k.clone());
+                by_key.insert(k, r);
+            }
+            Some(kept) if group => {
+                for (a, b) in kept.values.iter_mut().zip(r.values) {
+                    if matches!(a, Value::Null) {
+                        *a = b;
+                    }
+                }
+                for ci in r.cis {
+                    if !kept.cis.contains(&ci) {
+                        kept.cis.push(ci);
+                    }
+                }
+                kept.release |= r.release;
+                folded += 1;
+            }
+            Some(kept) => {
+                if kept.values == r.values && kept.cis == r.cis {
+                    dups += 1;
+                    continue;
+                }
+                folded += 1;
+                let stamp = |x: &Record| match updated.map(|u| &x.values[u]) {
+                    Some(Value::Timestamp(_, t)) => *t,
+                    _ => i64::MIN,
+                };
+                // Ties go to the later row.
+                let order = (stamp(&r), &r.version).partial_cmp(&(stamp(kept), &kept.version));
+                if order != Some(std::cmp::Ordering::Less) {
+                    *kept = r;
+                }
+            }
+        }
+    }
+    let out = order.into_iter().filter_map(|k| by_key.remove(&k)).collect();
+    (out, folded, dups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_integers() {
+        assert_eq!(parse_int("3 - Moderate"), Some(3));
+        assert_eq!(parse_int("1"), Some(1));
+        assert_eq!(parse_int("4.0"), Some(4));
+        assert_eq!(parse_int("4.5"), None);
+        assert_eq!(parse_int("high"), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Mapping profiles: a small TOML file that maps an export's columns, value
+//! vocabularies and date order onto the canonical model. The built-in
+//! ServiceNow mapping is one (`profiles/servicenow.toml`, compiled in); users
+//! pass their own with `--profile FILE`. The canonical-CSV mapping is generated
+//! from the warehouse schema itself.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Profile name, used by `--source`.
+    pub name: String,
+    /// The `source` value written to the canonical tables (default: the name).
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// `auto` (detect from the values), `ymd`, `dmy` or `mdy`.
+    #[serde(default)]
+    pub date_order: Option<String>,
+    /// Values read as empty (besides the empty string).
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    /// One mapping per record kind the system exports.
+    #[serde(default, rename = "kind")]
+    pub kinds: Vec<KindMap>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindMap {
+    /// Canonical table: releases, changes, incidents or satisfaction.
+    pub table: String,
+    /// Header sets: the kind is detected when every header of one set is present.
+    #[serde(default)]
+    pub detect: Vec<Vec<String>>,
+    /// Canonical column -> the export's header (or candidates, first present wins).
+    /// `ci` on changes fills `change_cis`.
+    #[serde(default)]
+    pub columns: BTreeMap<String, OneOrMany>,
+    /// Canonical column -> { export value -> canonical value }. Keys compare
+    /// case-insensitively; a key ending in `*` matches a prefix; `*` alone is the default.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Conditional values: set `column` to `value` when header `when` equals `equals`
+    /// (or starts with `prefix`); applied before `values`.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// Headers that order versions of one record within a file (audit logs),
+    /// after `updated_at`: the latest version is kept.
+    #[serde(default)]
+    pub version_by: Vec<String>,
+    /// Rows sharing a key are one record (one row per affected CI): the first
+    /// non-empty value of each column wins, every `ci` is kept.
+    #[serde(default)]
+    pub group_rows: bool,
+    /// Records of this kind are also releases when header `when` starts with `prefix`.
+    #[serde(default)]
+    pub also_release: Option<AlsoRelease>,
+    /// Fail the file on headers the mapping does not know.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub column: String,
+    pub value: String,
+    pub when: String,
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoRelease {
+    pub when: String,
+    pub prefix: String,
+    #[serde(default = "other")]
+    pub release_type: String,
+}
+
+fn other() -> String {
+    "other".into()
+}
+
+impl Profile {
+    pub fn source_name(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.name)
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Profile> {
+        let p: Profile = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0);
+            anyhow::anyhow!("{origin}: line {line}: invalid profile: {}", e.message())
+        })?;
+        for k in &p.kinds {
+            if !["releases", "changes", "incidents", "satisfaction"].contains(&k.table.as_str()) {
+                bail!(
+                    "{origin}: kind table {:?} is not one of releases, changes, incidents, satisfaction",
+                    k.table
+                );
+            }
+        }
+        Ok(p)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read profile {}", path.display()))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+}
+
+/// Headers of a file, looked up case-insensitively.
+pub struct HeaderIndex {
+    map: HashMap<String, usize>,
+}
+
+impl HeaderIndex {
+    pub fn new(headers: &[String]) -> HeaderIndex {
+        let mut map = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            if !h.is_empty() {
+                map.entry(h.trim().to_lowercase()).or_insert(i);
+            }
+        }
+        HeaderIndex { map }
+    }
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.map.get(&name.trim().to_lowercase()).copied()
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl KindMap {
+    /// How well the headers fit this kind: None when no detect set is complete.
+    pub fn score(&self, idx: &HeaderIndex) -> Option<usize> {
+        let best = self
+            .detect
+            .iter()
+            .filter(|set| set.iter().all(|h| idx.has(h)))
+            .map(|set| set.len())
+            .max()?;
+        let mapped = self
+            .columns
+            .values()
+            .filter(|c| c.names().iter().any(|h| idx.has(h)))
+            .count();
+        Some(best * 1000 + mapped)
+    }
+
+    /// Canonical column -> index of the header that feeds it.
+    pub fn resolve(&self, idx: &HeaderIndex) -> BTreeMap<String, usize> {
+        self.columns
+            .iter()
+            .filter_map(|(col, c)| Some((col.clone(), c.names().iter().find_map(|h| idx.get(h))?)))
+            .collect()
+    }
+
+    /// Map a raw value through the vocabulary of `column`.
+    pub fn vocab(&self, column: &str, raw: &str) -> Option<String> {
+        let table = self.values.get(column)?;
+        let key = raw.trim().to_lowercase();
+        let mut default = None;
+        let mut best_prefix: Option<(usize, &String)> = None;
+        for (k, v) in table {
+            let kl = k.to_lowercase();
+            if kl == key {
+                return Some(v.clone());
+            }
+            if kl == "*" {
+                default = Some(v.clone());
+            } else if let Some(p) = kl.strip_suffix('*')
+                && key.starts_with(p)
+                && best_prefix.is_none_or(|(n, _)| p.len() > n)
+            {
+                best_prefix = Some((p.len(), v));
+            }
+        }
+        best_prefix.map(|(_, v)| v.clone()).or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocab_exact_prefix_default() {
+        let p = Profile::from_toml(
+            r#"
+name = "x"
+[[kind]]
+table = "changes"
+detect = [["Change ID"]]
+columns = { change_id = "Change ID" }
+[kind.values.change_type]
+"Standard*" = "standard"
+"Standard Activity*" = "other"
+"*" = "normal"
+"Emergency" = "emergency"
+"#,
+            "test",
+        )
+        .unwrap();
+        let k = &p.kinds[0];
+        assert_eq!(k.vocab("change_type", "emergency").as_deref(), Some("emergency"));
+        assert_eq!(k.vocab("change_type", "Standard Change Type 12").as_deref(), Some("standard"));
+        assert_eq!(k.vocab("change_type", "Standard Activity Type 3").as_deref(), Some("other"));
+        assert_eq!(k.vocab("change_type", "Master Change").as_deref(), Some("normal"));
+    }
+
+    #[test]
+    fn bad_profile_names_the_line() {
+        let err = Profile::from_toml("name = \"x\"\n\n[[kind]]\ntable = 3\n", "p.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("p.toml: line 4"), "{msg}");
+    }
+}

@@ -1,0 +1,352 @@
+//! Reading an export into rows of strings: gzip, encoding (UTF-8 with or without
+//! BOM, else Windows-1252), CSV with a sniffed delimiter, JSON record arrays, and
+//! XLSX sheets. Each row keeps the line (CSV/XLSX) or record number (JSON) it
+//! came from, so every error can name it.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// Decompressed input larger than this is refused (a gzip bomb or a mistake).
+pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Json,
+    Xlsx,
+}
+
+impl FileFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+            FileFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RawRow {
+    /// 1-based line of the record's start (CSV, XLSX) or record number (JSON).
+    pub line: u64,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct RawTable {
+    pub format: FileFormat,
+    pub headers: Vec<String>,
+    pub rows: Vec<RawRow>,
+    /// Rows holding nothing but delimiters (skipped, counted).
+    pub blank_rows: u64,
+    pub encoding: &'static str,
+}
+
+/// The file's bytes, gunzipped when compressed.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{} is a directory, not an export file", path.display());
+    }
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut out)
+            .with_context(|| format!("{}: not a valid gzip file (truncated or corrupt)", path.display()))?;
+        if out.len() as u64 > MAX_INPUT_BYTES {
+            bail!(
+                "{}: decompresses to more than {} GiB; refusing (gzip bomb?)",
+                path.display(),
+                MAX_INPUT_BYTES >> 30
+            );
+        }
+        return Ok(out);
+    }
+    Ok(raw)
+}
+
+/// The format from the name (ignoring `.gz`), else from the content.
+pub fn detect_format(path: &Path, bytes: &[u8]) -> FileFormat {
+    let name = path.to_string_lossy().to_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".xlsx") || name.ends_with(".xlsm") {
+        return FileFormat::Xlsx;
+    }
+    if name.ends_with(".json") {
+        return FileFormat::Json;
+    }
+    if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+        return FileFormat::Csv;
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return FileFormat::Xlsx;
+    }
+    let start = bytes
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF)
+        .next();
+    match start {
+        Some(b'{') | Some(b'[') => FileFormat::Json,
+        _ => FileFormat::Csv,
+    }
+}
+
+pub fn read_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<RawTable> {
+    match format {
+        FileFormat::Csv => read_csv(path, bytes),
+        FileFormat::Json => read_json(path, bytes),
+        FileFormat::Xlsx => read_xlsx(path, bytes),
+    }
+}
+
+/// UTF-8 (BOM stripped) when valid, else Windows-1252, which decodes any byte.
+fn decode(bytes: Vec<u8>) -> (String, &'static str) {
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, "utf-8"),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+            (text.into_owned(), "windows-1252")
+        }
+    }
+}
+
+/// The delimiter that splits the header line into the most fields (quotes respected).
+fn sniff_delimiter(text: &str) -> u8 {
+    let first = text.lines().next().unwrap_or("");
+    let mut best = (b',', 0usize);
+    for d in [b',', b';', b'\t', b'|'] {
+        let mut in_quotes = false;
+        let mut n = 0;
+        for c in first.bytes() {
+            if c == b'"' {
+                in_quotes = !in_quotes;
+            } else if c == d && !in_quotes {
+                n += 1;
+            }
+        }
+        if n > best.1 {
+            best = (d, n);
+        }
+    }
+    best.0
+}
+
+fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+    if bytes.contains(&0) {
+        bail!(
+            "{}: contains NUL bytes; this is not a text export (binary file, or UTF-16: save it as UTF-8 CSV)",
+            path.display()
+        );
+    }
+    let (text, encoding) = decode(bytes);
+    let delim = sniff_delimiter(&text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = rdr.records();
+    let headers: Vec<String> = match records.next() {
+        Some(h) => h
+            .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .collect(),
+        None => bail!("{}: the file is empty (no header line)", path.display()),
+    };
+    let mut rows = Vec::new();
+    let mut blank_rows = 0;
+    for rec in records {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            anyhow::anyhow!("{}: line {line}: malformed CSV: {e}", path.display())
+        })?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            blank_rows += 1;
+            continue;
+        }
+        rows.push(RawRow {
+            line,
+            fields: rec.iter().map(str::to_owned).collect(),
+        });
+    }
+    Ok(RawTable {
+        format: FileFormat::Csv,
+        headers,
+        rows,
+        blank_rows,
+        encoding,
+    })
+}
+
+/// A JSON value as the text a CSV export would hold. ServiceNow reference fields
+/// come as objects: `display_value` wins, else `value`.
+fn json_text(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Object(m) => m
+            .get("display_value")
+            .or_else(|| m.get("value"))
+            .map(json_text)
+            .unwrap_or_else(|| v.to_string()),
+        Value::Array(a) => a.iter().map(json_text).collect::<Vec<_>>().join(", "),
+    }
+}
+
+fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+    let (text, encoding) = decode(bytes);
+    // serde_json's recursion limit (128) turns absurdly nested input into an error.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: line {} column {}: invalid JSON: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let records = match &value {
+        serde_json::Value::Array(a) => a,
+        serde_json::Value::Object(m) => match ["records", "result", "values", "data"]
+            .iter()
+            .find_map(|k| m.get(*k).and_then(|v| v.as_array()))
+        {
+            Some(a) => a,
+            None => bail!(
+                "{}: JSON object without a \"records\" or \"result\" array (found keys: {})",
+                path.display(),
+                m.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        },
+        _ => bail!("{}: JSON must be an array of records or an object holding one", path.display()),
+    };
+    let mut headers: Vec<String> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for r in records {
+        if let Some(m) = r.as_object() {
+            for k in m.keys() {
+                if !index.contains_key(k) {
+                    index.insert(k.clone(), headers.len());
+                    headers.push(k.clone());
+                }
+            }
+        }
+    }
+    let mut rows = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let Some(m) = r.as_object() else {
+            bail!("{}: record {}: not a JSON object", path.display(), i + 1);
+        };
+        let mut fields = vec![String::new(); headers.len()];
+        for (k, v) in m {
+            fields[index[k]] = json_text(v);
+        }
+        rows.push(RawRow {
+            line: i as u64 + 1,
+            fields,
+        });
+    }
+    Ok(RawTable {
+        format: FileFormat::Json,
+        headers,
+        rows,
+        blank_rows: 0,
+        encoding,
+    })
+}
+
+fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| anyhow::anyhow!("{}: not a readable XLSX workbook: {e}", path.display()))?;
+    let sheet = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .with_context(|| format!("{}: the workbook has no sheets", path.display()))?;
+    let range = wb
+        .worksheet_range(&sheet)
+        .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?;
+    let start_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+    let cell = |c: &Data| -> String {
+        match c {
+            Data::Empty => String::new(),
+            Data::String(s) => s.clone(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => b.to_string(),
+            Data::DateTime(d) => match d.as_datetime() {
+                Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
+                None => d.as_f64().to_string(),
+            },
+            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Error(e) => format!("#{e:?}"),
+            Data::RichText(t) => t.plain_text(),
+        }
+    };
+    let mut rows_iter = range.rows().enumerate();
+    let headers: Vec<String> = loop {
+        match rows_iter.next() {
+            Some((_, r)) if r.iter().all(|c| matches!(c, Data::Empty)) => continue,
+            Some((_, r)) => break r.iter().map(|c| cell(c).trim().to_owned()).collect(),
+            None => bail!("{}: sheet {sheet:?} is empty", path.display()),
+        }
+    };
+    let mut rows = Vec::new();
+    let mut blank_rows = 0;
+    for (i, r) in rows_iter {
+        let fields: Vec<String> = r.iter().map(cell).collect();
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            blank_rows += 1;
+            continue;
+        }
+        rows.push(RawRow {
+            line: start_row + i as u64 + 1,
+            fields,
+        });
+    }
+    Ok(RawTable {
+        format: FileFormat::Xlsx,
+        headers,
+        rows,
+        blank_rows,
+        encoding: "xlsx",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_semicolons_and_tabs() {
+        assert_eq!(sniff_delimiter("a;b;c\n1;2;3"), b';');
+        assert_eq!(sniff_delimiter("a\tb\n"), b'\t');
+        assert_eq!(sniff_delimiter("\"a;x\",b,c\n"), b',');
+    }
+
+    #[test]
+    fn decodes_bom_and_cp1252() {
+        assert_eq!(decode(b"\xEF\xBB\xBFnumber".to_vec()).0, "number");
+        let (s, enc) = decode(b"caf\xe9".to_vec());
+        assert_eq!((s.as_str(), enc), ("café", "windows-1252"));
+    }
+}

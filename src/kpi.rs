@@ -1,0 +1,516 @@
+//! Loads `queries/kpi/*.sql` and `queries/policies/*.sql`, binds the period and
+//! settings as named parameters, runs them and returns typed results. Holds no
+//! KPI logic: every number comes from the SQL files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use duckdb::types::Value;
+use duckdb::{Connection, Statement};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::period::Period;
+use crate::queries::{self, SqlFile};
+
+/// A KPI as declared by the header of its SQL file.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiDef {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub better: String,
+    pub dora: Option<String>,
+    /// The header's definition and exclusions, in words.
+    pub definition: String,
+    #[serde(skip)]
+    pub sql: String,
+    pub origin: String,
+}
+
+/// `-- key: value` lines of a file's leading comment block; continuation lines
+/// (`--   more`) extend the previous key.
+pub fn header(sql: &str) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let mut last: Option<String> = None;
+    for line in sql.lines() {
+        let Some(c) = line.strip_prefix("--") else { break };
+        if c.starts_with("   ") || c.starts_with('\t') {
+            if let Some(k) = &last {
+                let e = out.entry(k.clone()).or_default();
+                e.push(' ');
+                e.push_str(c.trim());
+            }
+            continue;
+        }
+        let c = c.trim();
+        if let Some((k, v)) = c.split_once(':')
+            && !k.contains(' ')
+        {
+            out.insert(k.trim().to_owned(), v.trim().to_owned());
+            last = Some(k.trim().to_owned());
+        } else {
+            last = None;
+        }
+    }
+    out
+}
+
+fn kpi_def(f: SqlFile) -> Result<KpiDef> {
+    let h = header(&f.sql);
+    let get = |k: &str| -> Result<String> {
+        h.get(k)
+            .cloned()
+            .with_context(|| format!("{}: header lacks `-- {k}:`", f.origin))
+    };
+    let better = get("better")?;
+    if better != "higher" && better != "lower" {
+        bail!("{}: `-- better:` must be higher or lower", f.origin);
+    }
+    let mut definition = get("definition")?;
+    if let Some(x) = h.get("excludes") {
+        definition.push_str(" Excludes: ");
+        definition.push_str(x);
+    }
+    Ok(KpiDef {
+        id: f.id.clone(),
+        title: get("title")?,
+        unit: get("unit")?,
+        better,
+        dora: h.get("dora").cloned(),
+        definition,
+        sql: f.sql,
+        origin: f.origin,
+    })
+}
+
+pub fn kpi_defs() -> Result<Vec<KpiDef>> {
+    queries::sql_files("kpi").into_iter().map(kpi_def).collect()
+}
+
+/// A policy file: returns violating changes (source, change_id, policy, detail).
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyDef {
+    pub id: String,
+    pub title: String,
+    pub requires: Vec<String>,
+    pub definition: String,
+    #[serde(skip)]
+    pub sql: String,
+    pub origin: String,
+}
+
+fn policy_def(f: SqlFile) -> PolicyDef {
+    let h = header(&f.sql);
+    PolicyDef {
+        id: h.get("policy").cloned().unwrap_or_else(|| f.id.clone()),
+        title: h.get("title").cloned().unwrap_or_else(|| f.id.clone()),
+        requires: h
+            .get("requires")
+            .map(|r| r.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default(),
+        definition: h.get("definition").cloned().unwrap_or_default(),
+        sql: f.sql,
+        origin: f.origin,
+    }
+}
+
+/// Built-in policies plus `*.sql` from the configured folders (a file with the
+/// same id replaces the built-in one), minus the disabled ones.
+pub fn policy_defs(cfg: &Config) -> Result<Vec<PolicyDef>> {
+    let mut defs: BTreeMap<String, PolicyDef> = queries::sql_files("policies")
+        .into_iter()
+        .map(policy_def)
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    for dir in &cfg.policies.dirs {
+        let dir = if dir.is_absolute() { dir.clone() } else { cfg.base_dir.join(dir) };
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("policy folder {}", dir.display()))?;
+        let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "sql")) {
+            let sql = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let p = policy_def(SqlFile {
+                id: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                origin: path.display().to_string(),
+                sql,
+            });
+            defs.insert(p.id.clone(), p);
+        }
+    }
+    Ok(defs
+        .into_values()
+        .filter(|p| !cfg.policies.disabled.contains(&p.id))
+        .collect())
+}
+
+/// The named parameters KPI and policy files may use.
+pub struct Params {
+    values: Vec<(&'static str, Value)>,
+}
+
+fn ts(t: chrono::NaiveDateTime) -> Value {
+    Value::Timestamp(duckdb::types::TimeUnit::Microsecond, t.and_utc().timestamp_micros())
+}
+
+impl Params {
+    pub fn new(period: &Period, by: Option<&str>, cfg: &Config, policies_evaluated: i64) -> Params {
+        Params {
+            values: vec![
+                ("period_from", ts(period.from)),
+                ("period_to", ts(period.to)),
+                ("by", Value::Text(by.unwrap_or("none").to_owned())),
+                ("window_days", Value::Int(cfg.attribution.window_days)),
+                ("major_priority", Value::Int(cfg.attribution.major_priority)),
+                ("ci_window", Value::Boolean(cfg.attribution.ci_window)),
+                ("tolerance_hours", Value::Double(cfg.schedule.tolerance_hours)),
+                ("freeze_windows", Value::Text(cfg.freeze_windows_json())),
+                ("policies_evaluated", Value::BigInt(policies_evaluated)),
+                ("edition", Value::Int(cfg.dora.edition)),
+            ],
+        }
+    }
+
+    pub fn set(&mut self, name: &'static str, v: Value) {
+        self.values.retain(|(n, _)| *n != name);
+        self.values.push((name, v));
+    }
+
+    /// Bind every parameter the statement names; an unknown name is an error.
+    pub fn bind(&self, stmt: &mut Statement<'_>, origin: &str) -> Result<()> {
+        for i in 1..=stmt.parameter_count() {
+            let name = stmt.parameter_name(i)?;
+            let v = self
+                .values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .with_context(|| {
+                    format!(
+                        "{origin}: unknown parameter ${name} (known: {})",
+                        self.values.iter().map(|(n, _)| format!("${n}")).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+            stmt.raw_bind_parameter(i, v)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyStatus {
+    pub id: String,
+    pub title: String,
+    pub origin: String,
+    pub evaluated: Vec<String>,
+    pub not_evaluated: Vec<String>,
+    pub violations: i64,
+    pub error: Option<String>,
+}
+
+/// Run every policy into the temp table `policy_violations`, leaving out the
+/// sources where a policy cannot be evaluated (one of its `requires` columns is
+/// NULL on every change of that source). A failing policy is reported, not fatal.
+pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> Result<Vec<PolicyStatus>> {
+    conn.execute_batch(
+        "create or replace temp table policy_violations (source varchar, change_id varchar, policy varchar, detail varchar)",
+    )?;
+    let sources: Vec<String> = conn
+        .prepare("select distinct source from changes order by 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<duckdb::Result<_>>()?;
+    let columns = crate::import::table_columns(conn, "changes")?;
+    let mut out = Vec::new();
+    for def in defs {
+        let mut status = PolicyStatus {
+            id: def.id.clone(),
+            title: def.title.clone(),
+            origin: def.origin.clone(),
+            evaluated: Vec::new(),
+            not_evaluated: Vec::new(),
+            violations: 0,
+            error: None,
+        };
+        let res = (|| -> Result<()> {
+            for s in &sources {
+                let mut ok = true;
+                for col in &def.requires {
+                    if !columns.iter().any(|c| &c.name == col) {
+                        bail!("requires unknown column {col:?} of changes");
+                    }
+                    let n: i64 = conn.query_row(
+                        &format!("select count(\"{col}\") from changes where source = ?"),
+                        [s],
+                        |r| r.get(0),
+                    )?;
+                    if n == 0 {
+                        ok = false;
+                    }
+                }
+                if ok {
+                    status.evaluated.push(s.clone());
+                } else {
+                    status.not_evaluated.push(s.clone());
+                }
+            }
+            let body = def.sql.trim().trim_end_matches(';');
+            let mut stmt = conn.prepare(&format!(
+                "insert into policy_violations select source, change_id, policy, detail from ({body}\n) v"
+            ))?;
+            params.bind(&mut stmt, &def.origin)?;
+            stmt.raw_execute()?;
+            for s in &status.not_evaluated {
+                conn.execute("delete from policy_violations where policy = ? and source = ?", [&def.id, s])?;
+            }
+            status.violations = conn.query_row(
+                "select count(*) from policy_violations where policy = ?",
+                [&def.id],
+                |r| r.get(0),
+            )?;
+            Ok(())
+        })();
+        if let Err(e) = res {
+            status.error = Some(format!("{}: {e:#}", def.origin));
+            status.evaluated.clear();
+            conn.execute("delete from policy_violations where policy = ?", [&def.id])?;
+        }
+        out.push(status);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiResult {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub better: String,
+    pub value: Option<f64>,
+    pub numerator: Option<i64>,
+    pub denominator: Option<i64>,
+    pub count: i64,
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<BTreeMap<String, String>>,
+    /// red / amber / green against the configured target, when there is one.
+    pub rag: Option<String>,
+}
+
+/// Run one KPI file; one result per group (one when not broken down).
+pub fn run_kpi(conn: &Connection, def: &KpiDef, params: &Params, by: Option<&str>, cfg: &Config) -> Result<Vec<KpiResult>> {
+    let mut stmt = conn
+        .prepare(&def.sql)
+        .with_context(|| format!("{}: cannot prepare", def.origin))?;
+    params.bind(&mut stmt, &def.origin)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().with_context(|| format!("{}: failed", def.origin))? {
+        let group_value: Option<String> = r.get(0)?;
+        let extra_text: Option<String> = r.get(6)?;
+        let extra = match extra_text.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+            Some(Ok(serde_json::Value::Object(m))) => m,
+            _ => serde_json::Map::new(),
+        };
+        let value: Option<f64> = r.get(1)?;
+        out.push(KpiResult {
+            id: def.id.clone(),
+            title: def.title.clone(),
+            unit: def.unit.clone(),
+            better: def.better.clone(),
+            value: value.filter(|v| v.is_finite()),
+            numerator: r.get(2)?,
+            denominator: r.get(3)?,
+            count: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+            extra,
+            note: r.get(5)?,
+            group: by.map(|b| BTreeMap::from([(b.to_owned(), group_value.unwrap_or_default())])),
+            rag: None,
+        });
+    }
+    drop(rows);
+    for res in &mut out {
+        res.rag = rag(cfg, res);
+        if let Some(metric) = &def.dora {
+            dora_band(conn, params, metric, res)?;
+        }
+    }
+    Ok(out)
+}
+
+fn rag(cfg: &Config, r: &KpiResult) -> Option<String> {
+    let t = cfg.targets.get(&r.id)?;
+    let v = r.value?;
+    let at_least = |x: f64| if r.better == "higher" { v >= x } else { v <= x };
+    Some(
+        if at_least(t.green) {
+            "green"
+        } else if at_least(t.amber) {
+            "amber"
+        } else {
+            "red"
+        }
+        .to_owned(),
+    )
+}
+
+fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult) -> Result<()> {
+    let value = match metric {
+        "deployment_frequency" => r.extra.get("per_day").and_then(|v| v.as_f64()),
+        _ => r.value,
+    };
+    let sql = queries::text("benchmarks/dora_band.sql").context("dora_band.sql missing")?;
+    let mut stmt = conn.prepare(sql)?;
+    let mut p = Params { values: params.values.clone() };
+    p.set("metric", Value::Text(metric.to_owned()));
+    p.set("value", value.map(Value::Double).unwrap_or(Value::Null));
+    p.bind(&mut stmt, "queries/benchmarks/dora_band.sql")?;
+    let mut rows = stmt.raw_query();
+    let band: Option<String> = match rows.next()? {
+        Some(row) => row.get(0)?,
+        None => None,
+    };
+    r.extra.insert("dora_band".into(), band.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null));
+    Ok(())
+}
+
+/// Names for error messages: the closest known id to a misspelled one.
+pub fn closest<'a>(want: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim(want, k), k))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn strsim(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kpi_file_has_a_complete_header() {
+        let defs = kpi_defs().unwrap();
+        assert!(defs.len() >= 14);
+        for d in defs {
+            assert!(!d.title.is_empty() && !d.definition.is_empty(), "{}", d.origin);
+        }
+    }
+
+    #[test]
+    fn closest_names() {
+        assert_eq!(closest("change_failur_rate", ["change_failure_rate", "rework_rate"].into_iter()), Some("change_failure_rate"));
+        assert_eq!(closest("zzz", ["rework_rate"].into_iter()), None);
+    }
+}
+
+/// Everything `relkpi kpi` computes for one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiReport {
+    pub period: PeriodOut,
+    pub settings: Settings,
+    pub kpis: Vec<KpiResult>,
+    pub policies: Vec<PolicyStatus>,
+    /// KPIs that failed to run: (id, error).
+    pub errors: Vec<KpiError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiError {
+    pub id: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodOut {
+    pub label: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub window_days: i32,
+    pub major_priority: i32,
+    pub ci_window: bool,
+    pub tolerance_hours: f64,
+    pub dora_edition: i32,
+    pub by: Option<String>,
+}
+
+/// The period the user asked for, or the latest complete month of the data.
+pub fn resolve_period(conn: &Connection, args: &crate::cli::PeriodArgs) -> Result<Period> {
+    if let Some(p) = &args.period {
+        return Period::parse(p);
+    }
+    if let (Some(f), Some(t)) = (&args.from, &args.to) {
+        return Period::custom(f, t);
+    }
+    let sql = queries::text("meta/latest_activity.sql").context("latest_activity.sql missing")?;
+    let latest: Option<chrono::NaiveDateTime> = conn.query_row(sql, [], |r| r.get(0))?;
+    Period::latest_complete_month(chrono::Local::now().naive_local(), latest)
+}
+
+/// Run the policies, then the selected KPIs (all when `ids` is empty).
+pub fn compute(conn: &Connection, cfg: &Config, period: &Period, by: Option<&str>, ids: &[String]) -> Result<KpiReport> {
+    let defs = kpi_defs()?;
+    for id in ids {
+        if !defs.iter().any(|d| &d.id == id) {
+            let hint = closest(id, defs.iter().map(|d| d.id.as_str()))
+                .map(|c| format!(" (did you mean {c}?)"))
+                .unwrap_or_default();
+            bail!(
+                "unknown KPI {id:?}{hint}; known: {}",
+                defs.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let policies = policy_defs(cfg)?;
+    let params = Params::new(period, by, cfg, 0);
+    let statuses = run_policies(conn, &policies, &params)?;
+    let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;
+    let params = Params::new(period, by, cfg, evaluated);
+    let mut kpis = Vec::new();
+    let mut errors = Vec::new();
+    for def in defs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)) {
+        match run_kpi(conn, def, &params, by, cfg) {
+            Ok(mut r) => kpis.append(&mut r),
+            Err(e) => errors.push(KpiError {
+                id: def.id.clone(),
+                error: format!("{e:#}"),
+            }),
+        }
+    }
+    Ok(KpiReport {
+        period: PeriodOut {
+            label: period.label.clone(),
+            from: period.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            to: period.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        },
+        settings: Settings {
+            window_days: cfg.attribution.window_days,
+            major_priority: cfg.attribution.major_priority,
+            ci_window: cfg.attribution.ci_window,
+            tolerance_hours: cfg.schedule.tolerance_hours,
+            dora_edition: cfg.dora.edition,
+            by: by.map(str::to_owned),
+        },
+        kpis,
+        policies: statuses,
+        errors,
+    })
+}

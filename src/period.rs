@@ -1,0 +1,132 @@
+//! Periods: half-open intervals [from, to) on naive timestamps. `2024-03` is a
+//! month, `2024-Q1` a quarter, `2024` a year; `--from/--to` any interval.
+
+use anyhow::{Result, bail};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub label: String,
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+}
+
+fn month_start(y: i32, m: u32) -> Option<NaiveDateTime> {
+    NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0)
+}
+
+fn add_months(y: i32, m: u32, n: i32) -> (i32, u32) {
+    let idx = y * 12 + (m as i32 - 1) + n;
+    (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32)
+}
+
+impl Period {
+    pub fn month(y: i32, m: u32) -> Result<Period> {
+        let (ny, nm) = add_months(y, m, 1);
+        match (month_start(y, m), month_start(ny, nm)) {
+            (Some(from), Some(to)) => Ok(Period {
+                label: format!("{y:04}-{m:02}"),
+                from,
+                to,
+            }),
+            _ => bail!("{y}-{m} is not a month"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Period> {
+        let s = s.trim();
+        let bad = || anyhow::anyhow!("period {s:?}: use a month 2024-03, a quarter 2024-Q1 or a year 2024");
+        if let Some((y, q)) = s.split_once(['-', ' ']).filter(|(_, q)| q.starts_with(['Q', 'q'])) {
+            let y: i32 = y.parse().map_err(|_| bad())?;
+            let q: u32 = q[1..].parse().map_err(|_| bad())?;
+            if !(1..=4).contains(&q) {
+                return Err(bad());
+            }
+            let m = (q - 1) * 3 + 1;
+            let (ny, nm) = add_months(y, m, 3);
+            return Ok(Period {
+                label: format!("{y:04}-Q{q}"),
+                from: month_start(y, m).ok_or_else(bad)?,
+                to: month_start(ny, nm).ok_or_else(bad)?,
+            });
+        }
+        if let Some((y, m)) = s.split_once('-') {
+            let y: i32 = y.parse().map_err(|_| bad())?;
+            let m: u32 = m.parse().map_err(|_| bad())?;
+            if !(1..=12).contains(&m) {
+                return Err(bad());
+            }
+            return Period::month(y, m);
+        }
+        let y: i32 = s.parse().map_err(|_| bad())?;
+        if !(1900..=2200).contains(&y) {
+            return Err(bad());
+        }
+        Ok(Period {
+            label: format!("{y:04}"),
+            from: month_start(y, 1).ok_or_else(bad)?,
+            to: month_start(y + 1, 1).ok_or_else(bad)?,
+        })
+    }
+
+    pub fn custom(from: &str, to: &str) -> Result<Period> {
+        let f = crate::config::parse_ts(from)?;
+        let t = crate::config::parse_ts(to)?;
+        if t <= f {
+            bail!("--to {to} must be after --from {from}");
+        }
+        Ok(Period {
+            label: format!("{} .. {}", f.format("%Y-%m-%d %H:%M"), t.format("%Y-%m-%d %H:%M")),
+            from: f,
+            to: t,
+        })
+    }
+
+    /// The latest month that has ended by `now` and starts no later than `latest_data`.
+    pub fn latest_complete_month(now: NaiveDateTime, latest_data: Option<NaiveDateTime>) -> Result<Period> {
+        let (y, m) = add_months(now.year(), now.month(), -1);
+        let mut p = Period::month(y, m)?;
+        if let Some(d) = latest_data
+            && d < p.from
+        {
+            p = Period::month(d.year(), d.month())?;
+        }
+        Ok(p)
+    }
+
+    pub fn days(&self) -> f64 {
+        (self.to - self.from).num_seconds() as f64 / 86400.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn months_quarters_years() {
+        let p = Period::parse("2024-03").unwrap();
+        assert_eq!((p.from, p.to), (ts("2024-03-01 00:00"), ts("2024-04-01 00:00")));
+        let p = Period::parse("2024-12").unwrap();
+        assert_eq!(p.to, ts("2025-01-01 00:00"));
+        let p = Period::parse("2024-Q4").unwrap();
+        assert_eq!((p.from, p.to), (ts("2024-10-01 00:00"), ts("2025-01-01 00:00")));
+        let p = Period::parse("2024").unwrap();
+        assert_eq!(p.days(), 366.0);
+        assert!(Period::parse("2024-13").is_err());
+        assert!(Period::parse("2024-Q5").is_err());
+    }
+
+    #[test]
+    fn latest_complete() {
+        let p = Period::latest_complete_month(ts("2026-11-28 10:00"), Some(ts("2025-06-30 12:00"))).unwrap();
+        assert_eq!(p.label, "2025-06");
+        let p = Period::latest_complete_month(ts("2026-11-28 10:00"), Some(ts("2026-11-02 12:00"))).unwrap();
+        assert_eq!(p.label, "2026-10");
+    }
+}

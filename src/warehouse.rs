@@ -1,0 +1,199 @@
+//! Opening the DuckDB warehouse: create on first use, apply the numbered
+//! migrations of `queries/schema/`, refuse files made by a newer relkpi, and turn
+//! DuckDB's file-lock error into a clear "in use" message.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use duckdb::{AccessMode, Config, Connection, params};
+
+use crate::queries;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    ReadWrite,
+    ReadOnly,
+}
+
+pub struct Warehouse {
+    pub conn: Connection,
+    pub path: PathBuf,
+}
+
+/// Migrations as (version, file id, sql), in order.
+fn migrations() -> Vec<(i64, queries::SqlFile)> {
+    queries::sql_files("schema")
+        .into_iter()
+        .filter_map(|f| {
+            let n: i64 = f.id.split('_').next()?.parse().ok()?;
+            Some((n, f))
+        })
+        .collect()
+}
+
+pub fn latest_schema_version() -> i64 {
+    migrations().last().map(|m| m.0).unwrap_or(0)
+}
+
+impl Warehouse {
+    /// Open (and for read-write, create and migrate) the warehouse at `path`.
+    pub fn open(path: &Path, mode: Mode) -> Result<Warehouse> {
+        if mode == Mode::ReadOnly && !path.exists() {
+            bail!(
+                "no warehouse at {}: create one with `relkpi import FILE...` or try `relkpi demo`",
+                path.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("{} is a directory, not a warehouse file", path.display());
+        }
+        let current = if path.exists() {
+            stored_version(path)?
+        } else {
+            0
+        };
+        let latest = latest_schema_version();
+        if current > latest {
+            bail!(
+                "warehouse {} has schema version {current}, made by a newer relkpi; this one knows up to version {latest}: upgrade relkpi",
+                path.display()
+            );
+        }
+        if current < latest && mode == Mode::ReadOnly {
+            // Migrate once, then reopen read-only.
+            drop(Self::open(path, Mode::ReadWrite)?);
+        }
+        let conn = connect(path, mode)?;
+        let wh = Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        };
+        if mode == Mode::ReadWrite {
+            wh.migrate(current)?;
+        }
+        Ok(wh)
+    }
+
+    fn migrate(&self, current: i64) -> Result<()> {
+        let pending: Vec<_> = migrations().into_iter().filter(|m| m.0 > current).collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.conn.execute_batch("begin transaction")?;
+        let res = (|| -> Result<()> {
+            self.conn.execute_batch(
+                "create table if not exists relkpi_meta (key varchar primary key, value varchar)",
+            )?;
+            for (version, file) in &pending {
+                self.conn
+                    .execute_batch(&file.sql)
+                    .with_context(|| format!("applying migration {}", file.origin))?;
+                if *version == 1 {
+                    load_benchmarks(&self.conn)?;
+                }
+                self.conn.execute(
+                    "insert or replace into relkpi_meta values ('schema_version', ?)",
+                    params![version.to_string()],
+                )?;
+            }
+            Ok(())
+        })();
+        match res {
+            Ok(()) => {
+                self.conn.execute_batch("commit")?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("rollback");
+                Err(e)
+            }
+        }
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        let v: String = self.conn.query_row(
+            "select value from relkpi_meta where key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.parse()?)
+    }
+}
+
+/// The DORA benchmark bands ship as CSV data in `queries/benchmarks/`.
+fn load_benchmarks(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "create table dora_bands (edition integer, kpi varchar, band varchar, rank integer, \
+         min_value double, max_value double, description varchar)",
+    )?;
+    let text = queries::text("benchmarks/dora_bands.csv").context("dora_bands.csv missing")?;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut app = conn.appender("dora_bands")?;
+    for rec in rdr.records() {
+        let rec = rec.context("queries/benchmarks/dora_bands.csv")?;
+        let num = |i: usize| -> Option<f64> { rec.get(i).and_then(|s| s.trim().parse().ok()) };
+        app.append_row(params![
+            rec.get(0).and_then(|s| s.parse::<i32>().ok()),
+            rec.get(1),
+            rec.get(2),
+            rec.get(3).and_then(|s| s.parse::<i32>().ok()),
+            num(4),
+            num(5),
+            rec.get(6)
+        ])?;
+    }
+    app.flush()?;
+    Ok(())
+}
+
+fn connect(path: &Path, mode: Mode) -> Result<Connection> {
+    let access = match mode {
+        Mode::ReadWrite => AccessMode::ReadWrite,
+        Mode::ReadOnly => AccessMode::ReadOnly,
+    };
+    let config = Config::default()
+        .access_mode(access)?
+        .enable_autoload_extension(false)?;
+    Connection::open_with_flags(path, config).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("lock") {
+            anyhow::anyhow!(
+                "warehouse {} is in use by another process (another relkpi import or an open DuckDB session); try again when it has finished\n  ({msg})",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot open warehouse {}: {msg}", path.display())
+        }
+    })
+}
+
+/// Schema version stored in an existing file, read without writing to it.
+fn stored_version(path: &Path) -> Result<i64> {
+    let conn = connect(path, Mode::ReadOnly)?;
+    let has_meta: bool = conn.query_row(
+        "select count(*) > 0 from information_schema.tables where table_name = 'relkpi_meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        let tables: i64 = conn.query_row(
+            "select count(*) from information_schema.tables",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            bail!(
+                "{} is a DuckDB file but not a relkpi warehouse (no relkpi_meta table)",
+                path.display()
+            );
+        }
+        return Ok(0);
+    }
+    let v: String = conn.query_row(
+        "select value from relkpi_meta where key = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    v.parse()
+        .with_context(|| format!("bad schema_version {v:?} in {}", path.display()))
+}

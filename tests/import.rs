@@ -1,0 +1,382 @@
+//! `relkpi import`, `sql`, `status` and the warehouse: fixtures written here,
+//! expected values worked out by hand from the fixtures.
+
+mod common;
+use common::Workdir;
+
+const CHANGES_FIELDS: &str = "\
+\"number\",\"short_description\",\"type\",\"risk\",\"state\",\"close_code\",\"approval\",\"cab_required\",\"business_service\",\"assignment_group\",\"cmdb_ci\",\"opened_at\",\"start_date\",\"end_date\",\"work_start\",\"work_end\",\"closed_at\",\"sys_updated_on\"
+\"CHG001\",\"Patch, \"\"urgent\"\" one\",\"emergency\",\"2\",\"3\",\"successful_issues\",\"approved\",\"false\",\"Payments\",\"Team A\",\"pay-api\",\"2024-03-01 10:00:00\",\"2024-03-02 20:00:00\",\"2024-03-02 22:00:00\",\"2024-03-02 20:05:00\",\"2024-03-02 21:00:00\",\"2024-03-03 09:00:00\",\"2024-03-03 09:00:00\"
+\"CHG002\",\"Line one
+line two\",\"normal\",\"4\",\"-2\",\"\",\"requested\",\"true\",\"CRM\",\"Team C\",\"crm-app\",\"2024-03-04 08:00:00\",\"2024-03-10 20:00:00\",\"2024-03-10 22:00:00\",\"\",\"\",\"\",\"2024-03-04 08:30:00\"
+\"CHG003\",\"Standard thing\",\"standard\",\"4\",\"4\",\"\",\"not requested\",\"false\",\"CRM\",\"Team C\",\"\",\"2024-03-05 08:00:00\",\"\",\"\",\"\",\"\",\"2024-03-06 08:00:00\",\"2024-03-06 08:00:00\"
+";
+
+#[test]
+fn servicenow_field_names_and_stored_values() {
+    let w = Workdir::new();
+    let f = w.write("change_request.csv", CHANGES_FIELDS);
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("servicenow changes"), "{}", r.stdout);
+    assert!(r.stdout.contains("read 3 = inserted 3 + updated 0"), "{}", r.stdout);
+    let rows = w.sql(
+        "select change_id, title, change_type, risk, state, outcome, approved, cab_required, service, team, \
+         strftime(actual_end, '%Y-%m-%d %H:%M') as actual_end from changes order by change_id",
+    );
+    assert_eq!(rows[0]["title"], "Patch, \"urgent\" one");
+    assert_eq!(rows[0]["change_type"], "emergency");
+    assert_eq!(rows[0]["risk"], "high");
+    assert_eq!(rows[0]["state"], "closed");
+    assert_eq!(rows[0]["outcome"], "successful_with_issues");
+    assert_eq!(rows[0]["approved"], true);
+    assert_eq!(rows[0]["cab_required"], false);
+    assert_eq!(rows[0]["actual_end"], "2024-03-02 21:00");
+    assert_eq!(rows[1]["title"], "Line one\nline two");
+    assert_eq!(rows[1]["state"], "scheduled");
+    assert_eq!(rows[1]["risk"], "low");
+    assert_eq!(rows[1]["approved"], false);
+    assert_eq!(rows[1]["outcome"], serde_json::Value::Null);
+    assert_eq!(rows[2]["state"], "cancelled");
+    // cmdb_ci feeds change_cis
+    assert_eq!(w.scalar("select string_agg(change_id || ':' || ci, ',' order by change_id) from change_cis"), "CHG001:pay-api,CHG002:crm-app");
+}
+
+#[test]
+fn servicenow_labels_display_values_cp1252_bom_crlf() {
+    let w = Workdir::new();
+    // Column labels, display values, day-first dates (13/03 proves it), Windows-1252 "é".
+    let text = "Number,Short description,Type,Risk,State,Close code,Approval,Opened,Actual end,Updated\r\n\
+CHG100,Caf\u{e9} upgrade,Normal,Very High,Review,Successful with issues,Approved,13/03/2024 10:00:00,14/03/2024 11:30:00,14/03/2024 12:00:00\r\n\
+CHG101,Backout,Emergency,Moderate,Closed,Rolled back,Rejected,01/03/2024 10:00:00,02/03/2024 11:30:00,02/03/2024 12:00:00\r\n\
+\r\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    let f = w.write_bytes("changes_labels.csv", &bytes);
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("windows-1252"), "{}", r.stdout);
+    assert!(r.stdout.contains("dates dmy"), "{}", r.stdout);
+    assert!(r.stdout.contains("blank 1"), "{}", r.stdout);
+    let rows = w.sql("select change_id, title, risk, state, outcome, approved, strftime(opened_at, '%Y-%m-%d') d from changes order by 1");
+    assert_eq!(rows[0]["title"], "Café upgrade");
+    assert_eq!(rows[0]["risk"], "very_high");
+    assert_eq!(rows[0]["state"], "review");
+    assert_eq!(rows[0]["outcome"], "successful_with_issues");
+    assert_eq!(rows[0]["d"], "2024-03-13");
+    assert_eq!(rows[1]["outcome"], "rolled_back");
+    assert_eq!(rows[1]["approved"], false);
+    assert_eq!(rows[1]["d"], "2024-03-01");
+
+    // UTF-8 with BOM and month-first dates (03/13 proves it).
+    let w = Workdir::new();
+    let f = w.write(
+        "inc.csv",
+        "\u{feff}Number,Priority,State,Opened,Resolved,Caused by Change\n\
+INC1,1 - Critical,In Progress,03/13/2024 02:15:00 PM,,CHG9\n\
+INC2,4 - Low,Resolved,03/01/2024 09:00:00 AM,03/02/2024 10:00:00 AM,\n",
+    );
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("servicenow incidents"), "{}", r.stdout);
+    let rows = w.sql("select incident_id, priority, state, caused_by_change, strftime(opened_at, '%Y-%m-%d %H:%M') o from incidents order by 1");
+    assert_eq!(rows[0]["priority"], 1);
+    assert_eq!(rows[0]["state"], "in_progress");
+    assert_eq!(rows[0]["caused_by_change"], "CHG9");
+    assert_eq!(rows[0]["o"], "2024-03-13 14:15");
+    assert_eq!(rows[1]["state"], "resolved");
+}
+
+#[test]
+fn json_records_and_result_with_reference_objects() {
+    let w = Workdir::new();
+    let a = w.write(
+        "incident.json",
+        r#"{"result":[{"number":"INC1","priority":"2","state":"6","cmdb_ci":{"display_value":"pay-api","link":"x"},
+           "caused_by":{"display_value":"CHG1","link":"y"},"rfc":"CHG2","opened_at":"2024-03-01 10:00:00",
+           "resolved_at":"2024-03-01 12:00:00","sys_updated_on":"2024-03-01 12:00:00"}]}"#,
+    );
+    let b = w.write(
+        "more.json",
+        r#"{"records":[{"number":"INC2","priority":"5 - Planning","state":"Canceled","rfc":"CHG7","opened_at":"2024-03-02 10:00:00","resolved_at":""}]}"#,
+    );
+    w.run(&["import", a.to_str().unwrap(), b.to_str().unwrap()]).ok();
+    let rows = w.sql("select incident_id, priority, state, ci, caused_by_change from incidents order by 1");
+    assert_eq!(rows[0]["state"], "resolved");
+    assert_eq!(rows[0]["ci"], "pay-api");
+    assert_eq!(rows[0]["caused_by_change"], "CHG1");
+    // rfc is the fix, not the cause
+    assert_eq!(rows[1]["caused_by_change"], serde_json::Value::Null);
+    assert_eq!(rows[1]["state"], "cancelled");
+    assert_eq!(rows[1]["priority"], 5);
+}
+
+#[test]
+fn xlsx_with_labels_and_excel_dates() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let w = Workdir::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    for (i, h) in ["Number", "Short description", "Type", "Risk", "State", "Actual end"].iter().enumerate() {
+        ws.write_string(0, i as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "CHG7").unwrap();
+    ws.write_string(1, 1, "From Excel").unwrap();
+    ws.write_string(1, 2, "Normal").unwrap();
+    ws.write_string(1, 3, "Low").unwrap();
+    ws.write_string(1, 4, "Closed").unwrap();
+    let dt = ExcelDateTime::parse_from_str("2024-03-05 12:00:00").unwrap();
+    ws.write_datetime_with_format(1, 5, &dt, &date).unwrap();
+    // An unformatted serial number in a date column: 45356.25 = 2024-03-05 06:00.
+    ws.write_string(2, 0, "CHG8").unwrap();
+    ws.write_string(2, 2, "Standard").unwrap();
+    ws.write_string(2, 3, "Low").unwrap();
+    ws.write_number(2, 5, 45356.25).unwrap();
+    let p = w.path("changes.xlsx");
+    wb.save(&p).unwrap();
+    let r = w.run(&["import", p.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("xlsx"), "{}", r.stdout);
+    let rows = w.sql("select change_id, change_type, strftime(actual_end, '%Y-%m-%d %H:%M') e from changes order by 1");
+    assert_eq!(rows[0]["e"], "2024-03-05 12:00");
+    assert_eq!(rows[0]["change_type"], "normal");
+    assert_eq!(rows[1]["e"], "2024-03-05 06:00");
+}
+
+#[test]
+fn gzip_and_audit_log_keep_latest_version() {
+    use std::io::Write;
+    let w = Workdir::new();
+    // INC1: three versions; the last two share a minute, sys_mod_count breaks the tie.
+    let csv = "number,incident_state,sys_mod_count,priority,cmdb_ci,opened_at,sys_updated_at,resolved_at,caused_by\n\
+INC1,New,0,3 - Moderate,?,1/3/2024 10:00,1/3/2024 10:00,?,?\n\
+INC1,Resolved,2,2 - High,db1,1/3/2024 10:00,2/3/2024 09:00,2/3/2024 09:00,CHG5\n\
+INC1,Active,1,3 - Moderate,db1,1/3/2024 10:00,2/3/2024 09:00,?,?\n\
+INC2,Closed,4,4 - Low,web,13/3/2024 08:00,20/3/2024 08:00,14/3/2024 08:00,?\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let f = w.write_bytes("incident_log.csv.gz", &gz.finish().unwrap());
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 2"), "{}", r.stdout);
+    let rows = w.sql("select incident_id, state, priority, ci, caused_by_change from incidents order by 1");
+    assert_eq!(rows[0]["state"], "resolved");
+    assert_eq!(rows[0]["priority"], 2);
+    assert_eq!(rows[0]["ci"], "db1");
+    assert_eq!(rows[0]["caused_by_change"], "CHG5");
+    assert_eq!(rows[1]["state"], "closed");
+}
+
+#[test]
+fn reimport_changes_nothing_and_newer_export_updates() {
+    let w = Workdir::new();
+    let f = w.write("change_request.csv", CHANGES_FIELDS);
+    w.run(&["import", f.to_str().unwrap()]).ok();
+    let before = w.sql("select * exclude (batch_id) from changes order by change_id");
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("read 3 = inserted 0 + updated 0 + unchanged 3"), "{}", r.stdout);
+    assert_eq!(w.sql("select * exclude (batch_id) from changes order by change_id"), before);
+
+    // A later export: CHG002 moved on (newer stamp), CHG001 carries an older stamp (stale).
+    let newer = w.write(
+        "later.csv",
+        "number,type,risk,state,close_code,sys_updated_on,work_end\n\
+CHG002,normal,4,3,successful,2024-03-11 08:00:00,2024-03-10 21:00:00\n\
+CHG001,emergency,2,-1,,2024-03-01 00:00:00,\n\
+CHG004,normal,3,-5,,2024-03-12 08:00:00,\n",
+    );
+    let r = w.run(&["import", newer.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("read 3 = inserted 1 + updated 1 + unchanged 0 + stale 1"), "{}", r.stdout);
+    let rows = w.sql("select change_id, state, outcome, title, service from changes order by 1");
+    assert_eq!(rows[0]["state"], "closed"); // CHG001 kept its newer stored version
+    assert_eq!(rows[1]["state"], "closed");
+    assert_eq!(rows[1]["outcome"], "successful");
+    // columns the later export lacks keep their stored values
+    assert_eq!(rows[1]["service"], "CRM");
+    assert_eq!(rows[3]["state"], "new");
+}
+
+#[test]
+fn bad_rows_are_rejected_with_line_field_and_value() {
+    let w = Workdir::new();
+    let f = w.write(
+        "change_request.csv",
+        "number,type,risk,state,opened_at,work_end\n\
+CHG1,normal,4,3,2024-03-01 10:00:00,2024-03-02 10:00:00\n\
+CHG2,normal,4,3,2024-03-01 10:00:00,next tuesday\n\
+,normal,4,3,2024-03-01 10:00:00,\n\
+CHG4,weird_type,4,3,2024-03-01 10:00:00,\n",
+    );
+    let r = w.run(&["import", f.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "rejects make a partial import: {}", r.stderr);
+    assert!(r.stdout.contains("read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 0 + blank 0 + rejected 2"), "{}", r.stdout);
+    let rejects = w.sql("select line, field, value, reason from import_rejects order by line");
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0]["line"], 3);
+    assert_eq!(rejects[0]["field"], "work_end");
+    assert_eq!(rejects[0]["value"], "next tuesday");
+    assert_eq!(rejects[1]["line"], 4);
+    assert!(rejects[1]["reason"].as_str().unwrap().contains("no key"));
+    // Unknown vocabulary is kept raw (lower-cased) and counted.
+    assert_eq!(w.scalar("select change_type from changes where change_id = 'CHG4'"), "weird_type");
+    assert_eq!(w.scalar("select rows from import_unmapped where column_name = 'change_type'"), 1);
+    let b = &w.sql("select rows_read, rows_inserted, rows_rejected from import_batches")[0];
+    assert_eq!((b["rows_read"].as_i64(), b["rows_inserted"].as_i64(), b["rows_rejected"].as_i64()), (Some(4), Some(2), Some(2)));
+}
+
+#[test]
+fn failed_files_leave_the_warehouse_as_it_was() {
+    let w = Workdir::new();
+    let good = w.write("change_request.csv", CHANGES_FIELDS);
+    w.run(&["import", good.to_str().unwrap()]).ok();
+    let before = w.sql("select count(*) n from import_batches");
+
+    // Missing key column: fails with the expected and the found headers.
+    let f = w.write("nokey.csv", "short_description,type,risk\nx,normal,4\n");
+    let r = w.run(&["import", "--source", "servicenow", "--kind", "changes", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("missing required column") && r.stderr.contains("number or Number"), "{}", r.stderr);
+    assert!(r.stderr.contains("headers found: short_description, type, risk"), "{}", r.stderr);
+
+    // Unknown export: lists what relkpi knows and how to write a profile.
+    let f = w.write("what.csv", "foo;bar\n1;2\n");
+    let r = w.run(&["import", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cannot tell") && r.stderr.contains("servicenow") && r.stderr.contains("--profile"), "{}", r.stderr);
+
+    // Canonical CSV with a misspelt column.
+    let f = w.write("rel.csv", "release_id,titel\nR1,x\n");
+    let r = w.run(&["import", f.to_str().unwrap()]);
+    assert!(r.stderr.contains("unknown column(s) titel"), "{}", r.stderr);
+
+    // Truncated gzip, empty file, a directory, a non-existent file.
+    let f = w.write_bytes("trunc.csv.gz", &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2]);
+    let r = w.run(&["import", f.to_str().unwrap()]);
+    assert!(r.stderr.contains("not a valid gzip"), "{}", r.stderr);
+    let f = w.write("empty.csv", "");
+    assert!(w.run(&["import", f.to_str().unwrap()]).stderr.contains("empty"));
+    std::fs::create_dir(w.path("adir")).unwrap();
+    assert!(w.run(&["import", w.path("adir").to_str().unwrap()]).stderr.contains("is a directory"));
+    assert!(w.run(&["import", "nope.csv"]).stderr.contains("nope.csv"));
+
+    assert_eq!(w.sql("select count(*) n from import_batches"), before);
+    assert_eq!(w.scalar("select count(*) from changes"), 3);
+}
+
+#[test]
+fn one_failing_file_does_not_stop_the_others() {
+    let w = Workdir::new();
+    let good = w.write("change_request.csv", CHANGES_FIELDS);
+    let bad = w.write("bad.csv", "x,y\n1,2\n");
+    let r = w.run(&["import", bad.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert_eq!(w.scalar("select count(*) from changes"), 3);
+}
+
+#[test]
+fn ambiguous_dates_follow_date_order_flag() {
+    let w = Workdir::new();
+    let f = w.write("inc.csv", "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n");
+    let r = w.run(&["import", f.to_str().unwrap(), "--date-order", "mdy"]).ok();
+    assert!(r.stdout.contains("dates mdy"), "{}", r.stdout);
+    assert_eq!(w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"), "2024-01-02");
+    // Without the flag the file cannot tell: day-first, with a warning.
+    let w = Workdir::new();
+    let f = w.write("inc.csv", "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n");
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("warning") && r.stdout.contains("day-first"), "{}", r.stdout);
+    assert_eq!(w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"), "2024-02-01");
+}
+
+#[test]
+fn canonical_csv_and_custom_profile() {
+    let w = Workdir::new();
+    let rel = w.write(
+        "releases.csv",
+        "release_id,title,release_type,state,outcome,service,requested_at,actual_end\n\
+R1,First,minor,closed,successful,Payments,2024-01-01 09:00,2024-01-20 21:00\n",
+    );
+    let sat = w.write(
+        "satisfaction.csv",
+        "source,response_id,release_id,submitted_at,score,comment\nmine,S1,R1,2024-01-22 10:00,4,ok\n",
+    );
+    w.run(&["import", "--source-name", "mine", rel.to_str().unwrap(), sat.to_str().unwrap()]).ok();
+    assert_eq!(w.scalar("select source || '/' || release_id from releases"), "mine/R1");
+    assert_eq!(w.scalar("select score from satisfaction"), 4);
+
+    // A user's own system, mapped by a profile: columns, values, date order.
+    let profile = w.write(
+        "acme.toml",
+        r#"name = "acme"
+date_order = "dmy"
+[[kind]]
+table = "changes"
+detect = [["Ticket", "Kind"]]
+[kind.columns]
+change_id = "Ticket"
+change_type = "Kind"
+outcome = "Result"
+actual_end = "Done"
+[kind.values.change_type]
+"Quick" = "standard"
+"Urgent" = "emergency"
+[kind.values.outcome]
+"OK" = "successful"
+"Reverted" = "rolled_back"
+"#,
+    );
+    let data = w.write("acme.csv", "Ticket;Kind;Result;Done\nA-1;Quick;OK;05.03.2024 10:00\nA-2;Urgent;Reverted;06.03.2024 11:00\n");
+    w.run(&["import", "--profile", profile.to_str().unwrap(), data.to_str().unwrap()]).ok();
+    let rows = w.sql("select source, change_id, change_type, outcome, strftime(actual_end, '%Y-%m-%d') d from changes where source = 'acme' order by 2");
+    assert_eq!(rows[0]["change_type"], "standard");
+    assert_eq!(rows[1]["outcome"], "rolled_back");
+    assert_eq!(rows[1]["d"], "2024-03-06");
+
+    // An invalid profile names the line.
+    let bad = w.write("bad.toml", "name = \"x\"\n[[kind]]\ntable = \"changes\"\ncolums = {}\n");
+    let r = w.run(&["import", "--profile", bad.to_str().unwrap(), data.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("bad.toml: line 4"), "{}", r.stderr);
+}
+
+#[test]
+fn sql_is_read_only_unless_write_and_writes_formats() {
+    let w = Workdir::new();
+    let f = w.write("change_request.csv", CHANGES_FIELDS);
+    w.run(&["import", f.to_str().unwrap()]).ok();
+    for q in ["drop table changes", "delete from changes", "insert into changes (source, change_id) values ('x','y')"] {
+        let r = w.run(&["sql", q]);
+        assert_eq!(r.code, 2, "{q} must be refused");
+    }
+    assert_eq!(w.scalar("select count(*) from changes"), 3);
+    w.run(&["sql", "--write", "delete from changes where change_id = 'CHG003'"]).ok();
+    assert_eq!(w.scalar("select count(*) from changes"), 2);
+
+    let r = w.run(&["sql", "--format", "csv", "select change_id, risk from changes order by 1"]).ok();
+    assert_eq!(r.stdout, "change_id,risk\nCHG001,high\nCHG002,low\n");
+    let pq = w.path("out.parquet");
+    w.run(&["sql", "--format", "parquet", "--output", pq.to_str().unwrap(), "select * from changes"]).ok();
+    assert!(std::fs::metadata(&pq).unwrap().len() > 100);
+    let back = w.scalar(&format!("select count(*) from read_parquet('{}')", pq.display()));
+    assert_eq!(back, 2);
+}
+
+#[test]
+fn warehouse_from_a_newer_relkpi_and_in_use() {
+    let w = Workdir::new();
+    let f = w.write("change_request.csv", CHANGES_FIELDS);
+    w.run(&["import", f.to_str().unwrap()]).ok();
+    // Held open for writing by another process: a clear "in use" error.
+    {
+        let conn = duckdb::Connection::open(w.path("relkpi.duckdb")).unwrap();
+        let r = w.run(&["import", f.to_str().unwrap()]);
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains("in use"), "{}", r.stderr);
+        drop(conn);
+    }
+    w.run(&["sql", "--write", "update relkpi_meta set value = '999' where key = 'schema_version'"]).ok();
+    let r = w.run(&["status"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("newer relkpi"), "{}", r.stderr);
+    // --db and RELKPI_DB choose another file; a missing one says how to create it.
+    let r = w.run(&["--db", "other.duckdb", "status"]);
+    assert!(r.stderr.contains("relkpi import"), "{}", r.stderr);
+    let out = w.cmd().env("RELKPI_DB", "env.duckdb").args(["import", f.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    assert!(w.path("env.duckdb").exists());
+}
