@@ -45,6 +45,14 @@ pub enum Command {
     ///
     /// Example: relkpi kpi --period 2024-03 --by service --format json
     Kpi(KpiArgs),
+    /// Compare a period with another: deltas, verdicts, significance, and the records behind them.
+    ///
+    /// Example: relkpi compare --period 2024-03 --against previous
+    Compare(CompareArgs),
+    /// Each KPI month by month up to a period, with a rolling 3-month value.
+    ///
+    /// Example: relkpi trend --period 2024-03 --months 12 --kpi change_failure_rate
+    Trend(TrendArgs),
     /// Data-quality findings to know before trusting a number.
     ///
     /// Example: relkpi check --format json
@@ -168,6 +176,53 @@ pub struct KpiArgs {
     /// Break each KPI down by this dimension.
     #[arg(long, value_enum)]
     pub by: Option<ByArg>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Instead of one period, each of the N months ending with it (same as `relkpi trend`).
+    #[arg(long, conflicts_with = "by")]
+    pub months: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// What to compare with: previous (the preceding period of the same length),
+    /// year-ago, or a period such as 2023-Q4.
+    #[arg(long, default_value = "previous", conflicts_with_all = ["against_from", "against_to"])]
+    pub against: String,
+    /// Start of a custom comparison period (with --against-to).
+    #[arg(long, requires = "against_to")]
+    pub against_from: Option<String>,
+    /// End of a custom comparison period (exclusive).
+    #[arg(long, requires = "against_from")]
+    pub against_to: Option<String>,
+    /// Only these KPIs (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub kpi: Vec<String>,
+    /// Significance level (default from the configuration, else 0.05).
+    #[arg(long)]
+    pub level: Option<f64>,
+    /// With fewer records than this in either period there is no verdict (default 10).
+    #[arg(long)]
+    pub min_records: Option<i64>,
+    /// List the records behind each KPI in the table output (JSON always has them).
+    #[arg(long)]
+    pub records: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// How many months, ending with the period's month.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Only these KPIs (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub kpi: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -19,6 +19,7 @@ pub struct Config {
     pub targets: BTreeMap<String, Target>,
     pub dora: Dora,
     pub policies: Policies,
+    pub compare: Compare,
     /// Folder of the file this came from (relative paths resolve against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -65,6 +66,24 @@ pub struct Dora {
     pub edition: i32,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Compare {
+    /// Significance level of the comparison tests.
+    pub level: f64,
+    /// With fewer records than this in either period, no verdict is given.
+    pub min_records: i64,
+}
+
+impl Default for Compare {
+    fn default() -> Self {
+        Compare {
+            level: 0.05,
+            min_records: 10,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policies {
@@ -105,6 +124,7 @@ impl Default for Config {
             targets: BTreeMap::new(),
             dora: Dora::default(),
             policies: Policies::default(),
+            compare: Compare::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -141,7 +161,7 @@ impl Config {
         let cfg: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
             anyhow::anyhow!("{origin}: line {line}: {}", e.message())
         })?;
@@ -155,6 +175,9 @@ impl Config {
         }
         if !(1..=5).contains(&self.attribution.major_priority) {
             bail!("{origin}: attribution.major_priority must be 1..5");
+        }
+        if !(0.0 < self.compare.level && self.compare.level < 1.0) {
+            bail!("{origin}: compare.level must be between 0 and 1");
         }
         if !DORA_EDITIONS.contains(&self.dora.edition) {
             bail!("{origin}: dora.edition must be one of 2021, 2023, 2024");

@@ -12,6 +12,7 @@ mod kpi;
 mod output;
 mod period;
 mod queries;
+mod stats;
 mod warehouse;
 
 /// Exit codes (documented in the README).

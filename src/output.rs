@@ -22,7 +22,7 @@ impl Grid {
 
     pub fn table(&self) -> String {
         let mut t = Table::new();
-        t.load_preset(presets::UTF8_HORIZONTAL_ONLY);
+        t.load_style(presets::UTF8_HORIZONTAL_ONLY);
         t.set_header(&self.headers);
         for r in &self.rows {
             t.add_row(r);
@@ -67,6 +67,18 @@ pub fn write_json(out: &mut dyn Write, v: &impl serde::Serialize) -> Result<()> 
     serde_json::to_writer_pretty(&mut *out, v)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// A signed change of a KPI value, by unit.
+pub fn fmt_delta(unit: &str, d: f64) -> String {
+    match unit {
+        "ratio" => format!("{:+.1} pp", d * 100.0),
+        "days" => format!("{d:+.1} d"),
+        "hours" => format!("{d:+.1} h"),
+        "score" => format!("{d:+.2}"),
+        _ if d.fract() == 0.0 => format!("{d:+.0}"),
+        _ => format!("{d:+.2}"),
+    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,82 @@ impl Period {
         Ok(p)
     }
 
+    /// The preceding period of the same kind and length: the previous month,
+    /// quarter or year, or for a custom interval the one just before it.
+    pub fn previous(&self) -> Result<Period> {
+        let shift = self.calendar_months();
+        match shift {
+            Some(n) => self.shift_months(-n),
+            None => {
+                let len = self.to - self.from;
+                Period::custom_dt(self.from - len, self.from)
+            }
+        }
+    }
+
+    /// The same period a year earlier.
+    pub fn year_ago(&self) -> Result<Period> {
+        match self.calendar_months() {
+            Some(_) => self.shift_months(-12),
+            None => {
+                let f = self.from.checked_sub_months(chrono::Months::new(12));
+                let t = self.to.checked_sub_months(chrono::Months::new(12));
+                match (f, t) {
+                    (Some(f), Some(t)) => Period::custom_dt(f, t),
+                    _ => bail!("no period a year before {}", self.label),
+                }
+            }
+        }
+    }
+
+    /// 1, 3 or 12 for a month, quarter or year label; None for a custom interval.
+    fn calendar_months(&self) -> Option<i32> {
+        let l = &self.label;
+        if l.contains(" .. ") {
+            None
+        } else if l.contains('Q') {
+            Some(3)
+        } else if l.len() == 7 {
+            Some(1)
+        } else if l.len() == 4 {
+            Some(12)
+        } else {
+            None
+        }
+    }
+
+    fn shift_months(&self, n: i32) -> Result<Period> {
+        let (y, m) = add_months(self.from.year(), self.from.month(), n);
+        match self.calendar_months() {
+            Some(1) => Period::month(y, m),
+            Some(3) => Period::parse(&format!("{y:04}-Q{}", (m - 1) / 3 + 1)),
+            _ => Period::parse(&format!("{y:04}")),
+        }
+    }
+
+    pub fn custom_dt(from: NaiveDateTime, to: NaiveDateTime) -> Result<Period> {
+        if to <= from {
+            bail!("the period must end after it starts");
+        }
+        Ok(Period {
+            label: format!("{} .. {}", from.format("%Y-%m-%d %H:%M"), to.format("%Y-%m-%d %H:%M")),
+            from,
+            to,
+        })
+    }
+
+    /// The `n` months ending with this period's last month, oldest first.
+    pub fn months_ending(&self, n: u32) -> Result<Vec<Period>> {
+        let last = self.to - chrono::Duration::seconds(1);
+        (0..n as i32)
+            .rev()
+            .map(|k| {
+                let (y, m) = add_months(last.year(), last.month(), -k);
+                Period::month(y, m)
+            })
+            .collect()
+    }
+
     pub fn days(&self) -> f64 {
         (self.to - self.from).num_seconds() as f64 / 86400.0
     }
@@ -120,6 +196,19 @@ mod tests {
         assert_eq!(p.days(), 366.0);
         assert!(Period::parse("2024-13").is_err());
         assert!(Period::parse("2024-Q5").is_err());
+    }
+
+    #[test]
+    fn previous_and_year_ago() {
+        assert_eq!(Period::parse("2024-03").unwrap().previous().unwrap().label, "2024-02");
+        assert_eq!(Period::parse("2024-01").unwrap().previous().unwrap().label, "2023-12");
+        assert_eq!(Period::parse("2024-Q1").unwrap().previous().unwrap().label, "2023-Q4");
+        assert_eq!(Period::parse("2024").unwrap().previous().unwrap().label, "2023");
+        assert_eq!(Period::parse("2024-03").unwrap().year_ago().unwrap().label, "2023-03");
+        let c = Period::custom("2024-03-10", "2024-03-20").unwrap().previous().unwrap();
+        assert_eq!((c.from, c.to), (ts("2024-02-29 00:00"), ts("2024-03-10 00:00")));
+        let m: Vec<String> = Period::parse("2024-02").unwrap().months_ending(3).unwrap().into_iter().map(|p| p.label).collect();
+        assert_eq!(m, vec!["2023-12", "2024-01", "2024-02"]);
     }
 
     #[test]

@@ -325,3 +325,23 @@ fn kpi_files_are_runnable_by_hand_with_named_parameters() {
     let value: f64 = row.get(1).unwrap();
     assert!((value - 0.8).abs() < 1e-9);
 }
+
+#[test]
+fn user_policies_from_files_and_a_broken_one() {
+    let w = fixture();
+    // A user's own policy: emergency changes on pay-api are not allowed (none in the fixture),
+    // and one that flags C5 (the only compliant change) by id; plus a broken file.
+    w.write(
+        "policies/no_c5.sql",
+        "-- policy: no_c5\n-- requires: change_type\nselect source, change_id, 'no_c5' as policy, 'test' as detail from changes where change_id = 'C5'\n",
+    );
+    w.write("policies/broken.sql", "-- policy: broken\nselect nonsense from nowhere\n");
+    w.write("relkpi.toml", "[policies]\ndirs = [\"policies\"]\n");
+    let r = w.run(&["kpi", "--period", "2024-03", "--format", "json"]);
+    assert_eq!(r.code, 1, "a failing policy is a partial failure: {}", r.stderr);
+    assert!(r.stderr.contains("broken.sql"), "{}", r.stderr);
+    let v = r.json();
+    // Now C5 violates too: 0/5; the broken policy did not stop the others.
+    close(&get(&v, "policy_compliance_rate")["value"], 0.0);
+    close(&get(&v, "change_failure_rate")["value"], 0.8);
+}

@@ -22,16 +22,13 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
             std::fs::remove_file(&p).with_context(|| format!("cannot remove the old demo warehouse {}", p.display()))?;
         }
     }
-    let samples = a.dir.join("sample-data");
+    // The samples live in the binary; write them to a scratch folder to import.
+    let samples = std::env::temp_dir().join(format!("relkpi-demo-{}", std::process::id()));
     SAMPLE_DATA
         .extract(&samples)
         .with_context(|| format!("cannot write the sample data to {}", samples.display()))?;
-    let mut files: Vec<PathBuf> = SAMPLE_DATA
-        .find("**/*")?
-        .filter_map(|e| e.as_file())
-        .map(|f| samples.join(f.path()))
-        .filter(|p| p.extension().is_some_and(|e| e != "md"))
-        .collect();
+    let mut files: Vec<PathBuf> = Vec::new();
+    collect(&SAMPLE_DATA, &samples, &mut files);
     files.sort();
     let wh = Warehouse::open(&db, Mode::ReadWrite)?;
     let opts = ImportOptions {
@@ -39,6 +36,7 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         ..Default::default()
     };
     let (_, failed) = crate::cmd::import::import_files(&wh, &files, &opts, g.quiet, Format::Table)?;
+    let _ = std::fs::remove_dir_all(&samples);
     anyhow::ensure!(failed == 0, "{failed} sample files failed to import");
     let cfg = Config::load(g.config.as_deref(), &db)?;
     let period = kpi::resolve_period(
@@ -61,4 +59,16 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         report.period.label
     )?;
     Ok(0)
+}
+
+/// Every sample file (not READMEs), recursively.
+fn collect(dir: &include_dir::Dir<'_>, root: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for f in dir.files() {
+        if f.path().extension().is_some_and(|e| e != "md") {
+            out.push(root.join(f.path()));
+        }
+    }
+    for d in dir.dirs() {
+        collect(d, root, out);
+    }
 }

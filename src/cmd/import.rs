@@ -29,12 +29,13 @@ pub fn options(a: &ImportArgs) -> Result<ImportOptions> {
 }
 
 pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
-    if let Some(k) = &a.kind
-        && !["releases", "changes", "incidents", "satisfaction"].contains(&k.as_str())
-    {
-        anyhow::bail!("--kind {k:?}: use releases, changes, incidents or satisfaction");
+    let mut opts = options(&a)?;
+    if let Some(k) = &a.kind {
+        match import::kind_table(k) {
+            Some(t) => opts.kind = Some(t.to_owned()),
+            None => anyhow::bail!("--kind {k:?}: use releases, changes, incidents or satisfaction"),
+        }
     }
-    let opts = options(&a)?;
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
     let (summaries, failed) = import_files(&wh, &a.files, &opts, g.quiet, a.format)?;
     let mut out = std::io::stdout().lock();

@@ -12,6 +12,9 @@ use crate::output::{self, Grid};
 use crate::warehouse::{Mode, Warehouse};
 
 pub fn run(g: &GlobalArgs, a: KpiArgs) -> Result<u8> {
+    if let Some(months) = a.months {
+        return crate::cmd::trend::run_with(g, &a.period, months, &a.kpi, a.format);
+    }
     let cfg = Config::load(g.config.as_deref(), &g.db)?;
     let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
     let period = kpi::resolve_period(&wh.conn, &a.period)?;
@@ -46,12 +49,7 @@ pub fn grid(report: &KpiReport, raw: bool) -> Grid {
     }
     let mut g = Grid::new(&headers);
     for k in &report.kpis {
-        let mut row = vec![k.id.clone()];
-        if raw {
-            row.extend([k.title.clone(), k.unit.clone(), k.better.clone()]);
-        } else {
-            row.extend([k.title.clone(), k.unit.clone(), k.better.clone()]);
-        }
+        let mut row = vec![k.id.clone(), k.title.clone(), k.unit.clone(), k.better.clone()];
         if let Some(b) = &by {
             row.push(k.group.as_ref().and_then(|g| g.get(b)).cloned().unwrap_or_default());
         }

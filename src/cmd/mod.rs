@@ -5,11 +5,13 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 
 pub mod check;
+pub mod compare;
 pub mod demo;
 pub mod import;
 pub mod kpi;
 pub mod sql;
 pub mod status;
+pub mod trend;
 
 pub fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
@@ -17,6 +19,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Import(a) => import::run(g, a),
         Command::Sql(a) => sql::run(g, a),
         Command::Kpi(a) => kpi::run(g, a),
+        Command::Compare(a) => compare::run(g, a),
+        Command::Trend(a) => trend::run(g, a),
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a),
         Command::Status(a) => status::run(g, a),

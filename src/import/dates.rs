@@ -65,7 +65,7 @@ pub fn parse(value: &str, order: DateOrder) -> Option<NaiveDateTime> {
     };
     let date = date_layouts(order)
         .iter()
-        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok())
+        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok().filter(|d| !year_out_of_range(*d)))
         .or_else(|| {
             // "5 Mar 2024 10:00" style: the date holds two spaces.
             if order == DateOrder::Dmy {
@@ -83,7 +83,7 @@ pub fn parse(value: &str, order: DateOrder) -> Option<NaiveDateTime> {
         return None;
     }
     if time_part.is_empty() {
-        return Some(date.and_hms_opt(0, 0, 0)?);
+        return date.and_hms_opt(0, 0, 0);
     }
     let time_part = strip_zone(time_part);
     let time = TIMES

@@ -77,9 +77,9 @@ fn merge(
         .collect::<Vec<_>>()
         .join(", ");
     conn.execute_batch(&format!(
-        "update main.{t} set {set}
+        "update main.{t} as tgt set {set}
          from temp.stage s join temp.stage_class k on k._line = s._line
-         where k.class = 'update' and main.{t}.source = s.source and main.{t}.{k} = s.{k}",
+         where k.class = 'update' and tgt.source = s.source and tgt.{k} = s.{k}",
         t = qi(table),
         k = qi(key)
     ))?;

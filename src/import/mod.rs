@@ -88,6 +88,18 @@ pub fn key_column(table: &str) -> &'static str {
     }
 }
 
+/// The canonical table for a `--kind` value; singular names and the ServiceNow
+/// table names are accepted too.
+pub fn kind_table(kind: &str) -> Option<&'static str> {
+    Some(match kind.trim().to_lowercase().as_str() {
+        "releases" | "release" | "rm_release" => "releases",
+        "changes" | "change" | "change_request" => "changes",
+        "incidents" | "incident" => "incidents",
+        "satisfaction" | "survey" | "surveys" | "responses" => "satisfaction",
+        _ => return None,
+    })
+}
+
 /// Canonical columns of `table` (without the bookkeeping `batch_id`), from the warehouse.
 pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
     let mut stmt = conn.prepare(
@@ -138,7 +150,9 @@ fn canonical_profile(conn: &Connection, source_name: &str) -> Result<Profile> {
                 .iter()
                 .map(|c| (c.name.clone(), profile::OneOrMany::One(c.name.clone())))
                 .collect(),
+            key_prefix: None,
             values: BTreeMap::new(),
+            placeholders: BTreeMap::new(),
             rules: Vec::new(),
             version_by: Vec::new(),
             group_rows: false,
@@ -174,6 +188,7 @@ pub fn known_sources() -> Vec<String> {
 fn choose<'p>(
     profiles: &'p [Profile],
     headers: &[String],
+    first_row: Option<&[String]>,
     opts: &ImportOptions,
     path: &Path,
 ) -> Result<(&'p Profile, &'p KindMap)> {
@@ -184,7 +199,7 @@ fn choose<'p>(
             if opts.kind.as_deref().is_some_and(|want| want != k.table) {
                 continue;
             }
-            if let Some(score) = k.score(&idx)
+            if let Some(score) = k.score(&idx, first_row)
                 && best.is_none_or(|b| score > b.0)
             {
                 best = Some((score, p, k));
@@ -239,7 +254,7 @@ fn ts_value(dt: NaiveDateTime) -> Value {
     Value::Timestamp(TimeUnit::Microsecond, dt.and_utc().timestamp_micros())
 }
 
-fn raw_line(fields: &[String]) -> String {
+fn raw_line(fields: &csv::StringRecord) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let _ = w.write_record(fields);
     let bytes = w.into_inner().unwrap_or_default();
@@ -310,7 +325,7 @@ impl Mapper<'_> {
             reason,
             raw: raw_line(&row.fields),
         };
-        let get = |i: usize| row.fields.get(i).map(String::as_str).unwrap_or("");
+        let get = |i: usize| row.fields.get(i).unwrap_or("");
         let mut values = Vec::with_capacity(self.columns.len());
         for (ci, col) in self.columns.iter().enumerate() {
             if col.name == "source" {
@@ -327,7 +342,8 @@ impl Mapper<'_> {
             for (target, when, rule) in &self.rules {
                 if *target == ci {
                     let w = get(*when).trim();
-                    let hit = rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
+                    let hit = (rule.nonempty && !self.is_null(w))
+                        || rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
                         || rule
                             .prefix
                             .as_deref()
@@ -337,6 +353,19 @@ impl Mapper<'_> {
                         break;
                     }
                 }
+            }
+            if let Some(r) = &raw
+                && self
+                    .kind
+                    .placeholders
+                    .get(&col.name)
+                    .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
+            {
+                *unmapped
+                    .entry((col.name.clone(), format!("placeholder:{}", r.trim())))
+                    .or_default() += 1;
+                values.push(Value::Null);
+                continue;
             }
             let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
                 // A vocabulary default ("*") applies to empty values too.
@@ -376,7 +405,7 @@ impl Mapper<'_> {
                         None => {
                             return Err(reject(
                                 Some(header),
-                                Some(&raw),
+                                Some(raw.as_str()),
                                 format!(
                                     "{header}: {raw:?} is not a date in this file's format ({} order)",
                                     self.order.as_str()
@@ -389,7 +418,7 @@ impl Mapper<'_> {
                     Some(n) if matches!(col.name.as_str(), "priority" | "score") && !(1..=5).contains(&n) => {
                         return Err(reject(
                             Some(header),
-                            Some(&raw),
+                            Some(raw.as_str()),
                             format!("{header}: {raw:?} is outside 1..5"),
                         ));
                     }
@@ -397,7 +426,7 @@ impl Mapper<'_> {
                     None => {
                         return Err(reject(
                             Some(header),
-                            Some(&raw),
+                            Some(raw.as_str()),
                             format!("{header}: {raw:?} is not a number"),
                         ));
                     }
@@ -407,7 +436,7 @@ impl Mapper<'_> {
                     None => {
                         return Err(reject(
                             Some(header),
-                            Some(&raw),
+                            Some(raw.as_str()),
                             format!("{header}: {raw:?} is not a yes/no value"),
                         ));
                     }
@@ -487,7 +516,8 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             v
         }
     };
-    let (profile, kind) = choose(&profiles, &raw.headers, opts, path)?;
+    let first_row: Option<Vec<String>> = raw.rows.first().map(|r| r.fields.iter().map(str::to_owned).collect());
+    let (profile, kind) = choose(&profiles, &raw.headers, first_row.as_deref(), opts, path)?;
     let idx = HeaderIndex::new(&raw.headers);
     let columns = table_columns(conn, &kind.table)?;
     let resolved = kind.resolve(&idx);
@@ -552,13 +582,14 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let order = match forced {
         Some(o) => o,
         None => {
-            let values = raw
+            // Distinct values only: audit logs repeat the same stamps many times.
+            let values: std::collections::HashSet<&str> = raw
                 .rows
                 .iter()
                 .flat_map(|r| date_cols.iter().filter_map(move |c| r.fields.get(*c)))
-                .map(String::as_str)
-                .filter(|v| !v.trim().is_empty() && !profile.null_values.iter().any(|n| n == v.trim()));
-            let cands = dates::detect_order(values);
+                .filter(|v| !v.trim().is_empty() && !profile.null_values.iter().any(|n| n == v.trim()))
+                .collect();
+            let cands = dates::detect_order(values.into_iter());
             match cands.as_slice() {
                 [] => DateOrder::Ymd,
                 [o] => *o,

@@ -55,6 +55,10 @@ pub struct KindMap {
     /// Header sets: the kind is detected when every header of one set is present.
     #[serde(default)]
     pub detect: Vec<Vec<String>>,
+    /// Detect the kind also when the first record's key starts with this prefix
+    /// (ServiceNow numbers: CHG, INC, RLSE), for exports with unusual columns.
+    #[serde(default)]
+    pub key_prefix: Option<String>,
     /// Canonical column -> the export's header (or candidates, first present wins).
     /// `ci` on changes fills `change_cis`.
     #[serde(default)]
@@ -67,6 +71,10 @@ pub struct KindMap {
     /// (or starts with `prefix`); applied before `values`.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Canonical column -> values that stand for "several / unknown" (such as HP SM's
+    /// `#MULTIVALUE`): read as empty and counted as a data-quality finding.
+    #[serde(default)]
+    pub placeholders: BTreeMap<String, Vec<String>>,
     /// Headers that order versions of one record within a file (audit logs),
     /// after `updated_at`: the latest version is kept.
     #[serde(default)]
@@ -93,6 +101,9 @@ pub struct Rule {
     pub equals: Option<String>,
     #[serde(default)]
     pub prefix: Option<String>,
+    /// The rule applies when `when` holds any value.
+    #[serde(default)]
+    pub nonempty: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,7 +128,7 @@ impl Profile {
         let p: Profile = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
             anyhow::anyhow!("{origin}: line {line}: invalid profile: {}", e.message())
         })?;
@@ -163,20 +174,42 @@ impl HeaderIndex {
 }
 
 impl KindMap {
-    /// How well the headers fit this kind: None when no detect set is complete.
-    pub fn score(&self, idx: &HeaderIndex) -> Option<usize> {
-        let best = self
+    /// How well the headers fit this kind: None when no detect set is complete
+    /// (and the first key does not carry the kind's prefix).
+    pub fn score(&self, idx: &HeaderIndex, first_row: Option<&[String]>) -> Option<usize> {
+        let by_headers = self
             .detect
             .iter()
             .filter(|set| set.iter().all(|h| idx.has(h)))
-            .map(|set| set.len())
-            .max()?;
+            .map(|set| set.len() * 1000)
+            .max();
+        let by_prefix = || -> Option<usize> {
+            let prefix = self.key_prefix.as_deref()?;
+            let key = self.table_key_header(idx)?;
+            let v = first_row?.get(key)?;
+            v.trim().starts_with(prefix).then_some(500)
+        };
+        let mut best = by_headers.or_else(by_prefix)?;
+        // A strict mapping (canonical CSV) fits badly when the file has columns it does not know.
+        if self.strict && idx.map.keys().any(|h| !self.columns.contains_key(h)) {
+            best = 1;
+        }
         let mapped = self
             .columns
             .values()
             .filter(|c| c.names().iter().any(|h| idx.has(h)))
             .count();
-        Some(best * 1000 + mapped)
+        Some(best + mapped)
+    }
+
+    fn table_key_header(&self, idx: &HeaderIndex) -> Option<usize> {
+        let key = match self.table.as_str() {
+            "releases" => "release_id",
+            "changes" => "change_id",
+            "incidents" => "incident_id",
+            _ => "response_id",
+        };
+        self.columns.get(key)?.names().iter().find_map(|h| idx.get(h))
     }
 
     /// Canonical column -> index of the header that feeds it.

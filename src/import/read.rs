@@ -32,7 +32,8 @@ impl FileFormat {
 pub struct RawRow {
     /// 1-based line of the record's start (CSV, XLSX) or record number (JSON).
     pub line: u64,
-    pub fields: Vec<String>,
+    /// One allocation a row (a `csv::StringRecord`), whatever the format.
+    pub fields: csv::StringRecord,
 }
 
 #[derive(Debug)]
@@ -91,8 +92,7 @@ pub fn detect_format(path: &Path, bytes: &[u8]) -> FileFormat {
     }
     let start = bytes
         .iter()
-        .skip_while(|b| b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF)
-        .next();
+        .find(|b| !(b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF));
     match start {
         Some(b'{') | Some(b'[') => FileFormat::Json,
         _ => FileFormat::Csv,
@@ -181,7 +181,7 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         }
         rows.push(RawRow {
             line,
-            fields: rec.iter().map(str::to_owned).collect(),
+            fields: rec,
         });
     }
     Ok(RawTable {
@@ -260,7 +260,7 @@ fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         }
         rows.push(RawRow {
             line: i as u64 + 1,
-            fields,
+            fields: csv::StringRecord::from(fields),
         });
     }
     Ok(RawTable {
@@ -293,13 +293,12 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             Data::Float(f) => f.to_string(),
             Data::Int(i) => i.to_string(),
             Data::Bool(b) => b.to_string(),
-            Data::DateTime(d) => match d.as_datetime() {
+            Data::DateTime(d) => match super::dates::from_excel_serial(&d.as_f64().to_string()) {
                 Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
                 None => d.as_f64().to_string(),
             },
             Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
             Data::Error(e) => format!("#{e:?}"),
-            Data::RichText(t) => t.plain_text(),
         }
     };
     let mut rows_iter = range.rows().enumerate();
@@ -320,7 +319,7 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         }
         rows.push(RawRow {
             line: start_row + i as u64 + 1,
-            fields,
+            fields: csv::StringRecord::from(fields),
         });
     }
     Ok(RawTable {

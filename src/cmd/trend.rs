@@ -1,0 +1,141 @@
+//! `relkpi trend` (and `relkpi kpi --months N`): each KPI for the N months
+//! ending with a period, with a rolling 3-month value alongside: the KPI
+//! computed over the 3 months ending with that month (for counts, the monthly
+//! average of those 3 months).
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::{Format, GlobalArgs, PeriodArgs, TrendArgs};
+use crate::config::Config;
+use crate::kpi::{self, PeriodOut};
+use crate::output::{self, Grid};
+use crate::period::Period;
+use crate::warehouse::{Mode, Warehouse};
+
+#[derive(Debug, Serialize, Clone)]
+pub struct Point {
+    pub period: PeriodOut,
+    pub value: Option<f64>,
+    pub numerator: Option<i64>,
+    pub denominator: Option<i64>,
+    pub count: i64,
+    pub note: Option<String>,
+    pub rolling_3m: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct Series {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub better: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrendReport {
+    pub period: PeriodOut,
+    pub months: u32,
+    pub series: Vec<Series>,
+}
+
+fn period_out(p: &Period) -> PeriodOut {
+    PeriodOut {
+        label: p.label.clone(),
+        from: p.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        to: p.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    }
+}
+
+pub fn trend(conn: &duckdb::Connection, cfg: &Config, end: &Period, months: u32, ids: &[String]) -> Result<TrendReport> {
+    let mut series: Vec<Series> = Vec::new();
+    for m in end.months_ending(months.max(1))? {
+        let rep = kpi::compute(conn, cfg, &m, None, ids)?;
+        let start3 = m.months_ending(1)?[0].clone();
+        let window = Period::custom_dt(
+            start3.from.checked_sub_months(chrono::Months::new(2)).unwrap_or(start3.from),
+            m.to,
+        )?;
+        let rolling = kpi::compute(conn, cfg, &window, None, ids)?;
+        for k in rep.kpis {
+            let r = rolling.kpis.iter().find(|x| x.id == k.id).and_then(|x| x.value);
+            let r = if k.unit == "count" { r.map(|v| v / 3.0) } else { r };
+            let point = Point {
+                period: period_out(&m),
+                value: k.value,
+                numerator: k.numerator,
+                denominator: k.denominator,
+                count: k.count,
+                note: k.note.clone(),
+                rolling_3m: r,
+            };
+            match series.iter_mut().find(|s| s.id == k.id) {
+                Some(s) => s.points.push(point),
+                None => series.push(Series {
+                    id: k.id.clone(),
+                    title: k.title.clone(),
+                    unit: k.unit.clone(),
+                    better: k.better.clone(),
+                    points: vec![point],
+                }),
+            }
+        }
+    }
+    Ok(TrendReport {
+        period: period_out(end),
+        months,
+        series,
+    })
+}
+
+pub fn run(g: &GlobalArgs, a: TrendArgs) -> Result<u8> {
+    run_with(g, &a.period, a.months, &a.kpi, a.format)
+}
+
+pub fn run_with(g: &GlobalArgs, period: &PeriodArgs, months: u32, ids: &[String], format: Format) -> Result<u8> {
+    let cfg = Config::load(g.config.as_deref(), &g.db)?;
+    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
+    let end = kpi::resolve_period(&wh.conn, period)?;
+    let report = trend(&wh.conn, &cfg, &end, months, ids)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => output::write_json(&mut out, &report)?,
+        Format::Csv => {
+            let mut grid = Grid::new(&["id", "period", "from", "to", "value", "numerator", "denominator", "count", "rolling_3m", "note"]);
+            for s in &report.series {
+                for p in &s.points {
+                    grid.rows.push(vec![
+                        s.id.clone(),
+                        p.period.label.clone(),
+                        p.period.from.clone(),
+                        p.period.to.clone(),
+                        output::fmt_opt(p.value),
+                        output::fmt_opt(p.numerator),
+                        output::fmt_opt(p.denominator),
+                        p.count.to_string(),
+                        output::fmt_opt(p.rolling_3m),
+                        p.note.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+            grid.write_csv(&mut out)?;
+        }
+        Format::Table => {
+            let labels: Vec<String> = report.series.first().map(|s| s.points.iter().map(|p| p.period.label.clone()).collect()).unwrap_or_default();
+            let mut headers: Vec<&str> = vec!["KPI"];
+            headers.extend(labels.iter().map(String::as_str));
+            let mut grid = Grid::new(&headers);
+            for s in &report.series {
+                let mut row = vec![s.title.clone()];
+                row.extend(s.points.iter().map(|p| output::fmt_value(&s.unit, p.value)));
+                grid.rows.push(row);
+            }
+            writeln!(out, "{} months ending {}", report.months, report.period.label)?;
+            grid.write_table(&mut out)?;
+        }
+    }
+    Ok(0)
+}
