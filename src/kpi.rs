@@ -3,7 +3,6 @@
 //! KPI logic: every number comes from the SQL files.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use duckdb::types::Value;
@@ -304,6 +303,7 @@ pub fn run_kpi(conn: &Connection, def: &KpiDef, params: &Params, by: Option<&str
         .prepare(&def.sql)
         .with_context(|| format!("{}: cannot prepare", def.origin))?;
     params.bind(&mut stmt, &def.origin)?;
+    stmt.raw_execute()?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(r) = rows.next().with_context(|| format!("{}: failed", def.origin))? {
@@ -366,6 +366,7 @@ fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult
     p.set("metric", Value::Text(metric.to_owned()));
     p.set("value", value.map(Value::Double).unwrap_or(Value::Null));
     p.bind(&mut stmt, "queries/benchmarks/dora_band.sql")?;
+    stmt.raw_execute()?;
     let mut rows = stmt.raw_query();
     let band: Option<String> = match rows.next()? {
         Some(row) => row.get(0)?,
@@ -522,7 +523,7 @@ pub struct RecordRow {
     pub title: Option<String>,
     pub service: Option<String>,
     pub team: Option<String>,
-    pub at: Option<String>,
+    pub occurred_at: Option<String>,
     pub value: Option<f64>,
     pub detail: Option<String>,
 }
@@ -536,6 +537,7 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
     let origin = format!("queries/records/{id}.sql");
     let mut stmt = conn.prepare(sql).with_context(|| origin.clone())?;
     params.bind(&mut stmt, &origin)?;
+    stmt.raw_execute()?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(r) = rows.next().with_context(|| origin.clone())? {
@@ -544,7 +546,7 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
             title: r.get(1)?,
             service: r.get(2)?,
             team: r.get(3)?,
-            at: r.get::<_, Option<chrono::NaiveDateTime>>(4)?.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+            occurred_at: r.get::<_, Option<chrono::NaiveDateTime>>(4)?.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
             value: r.get(5)?,
             detail: r.get(6)?,
         });

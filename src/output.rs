@@ -22,7 +22,7 @@ impl Grid {
 
     pub fn table(&self) -> String {
         let mut t = Table::new();
-        t.load_style(presets::UTF8_HORIZONTAL_ONLY);
+        t.load_style(presets::ASCII_MARKDOWN);
         t.set_header(&self.headers);
         for r in &self.rows {
             t.add_row(r);

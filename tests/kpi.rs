@@ -320,6 +320,7 @@ fn kpi_files_are_runnable_by_hand_with_named_parameters() {
         };
         stmt.raw_bind_parameter(i + 1, v).unwrap();
     }
+    stmt.raw_execute().unwrap();
     let mut rows = stmt.raw_query();
     let row = rows.next().unwrap().unwrap();
     let value: f64 = row.get(1).unwrap();

@@ -35,7 +35,7 @@ fn bpi2014_changes_incidents_and_releases() {
     let r = w.run(&["import", ch.to_str().unwrap(), inc.to_str().unwrap()]).ok();
     assert!(r.stdout.contains("hpsm changes") && r.stdout.contains("hpsm incidents"), "{}", r.stdout);
     // 203 empty ';;;' rows at the end of the incident file are blank, not errors.
-    assert!(r.stdout.contains("read 46809 = inserted 46606") && r.stdout.contains("blank 203 + rejected 0"), "{}", r.stdout);
+    assert!(r.stdout.contains("read 46809 = inserted 46606") && r.stdout.contains("blank 203 + skipped 0 + rejected 0"), "{}", r.stdout);
 
     assert_eq!(w.scalar("select count(*) from changes where source = 'hpsm'"), 18_000);
     assert_eq!(w.scalar("select count(*) from incidents where source = 'hpsm'"), 46_606);

@@ -4,7 +4,7 @@ with links as (
     select * from incident_release_attribution(window_days := $window_days, ci_window := $ci_window)
 ),
 final as (
-    select i.incident_id as record_id, i.title, r.service, r.team, i.opened_at as at, i.priority::double as value,
+    select i.incident_id as record_id, i.title, r.service, r.team, i.opened_at as occurred_at, i.priority::double as value,
            'release ' || r.release_id || ' (' || l.method || coalesce(', via ' || l.via_change, '') || ')' as detail
     from links l
     join incidents i on i.source = l.source and i.incident_id = l.incident_id
@@ -13,4 +13,4 @@ final as (
       and i.opened_at >= r.actual_end
       and i.opened_at < r.actual_end + to_days(cast($window_days as integer))
 )
-select * from final order by at, record_id
+select * from final order by occurred_at, record_id

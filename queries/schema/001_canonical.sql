@@ -106,6 +106,7 @@ create table import_batches (
     rows_stale    bigint not null,  -- older than the stored version (by updated_at): kept the stored one
     rows_folded   bigint not null,  -- rows folded into another row of the same record in the file: earlier versions (audit logs) or extra CI rows
     rows_blank    bigint not null,  -- empty rows (only delimiters)
+    rows_skipped  bigint not null,  -- rows of another record kind in a mixed export (profile filter)
     rows_rejected bigint not null,
     started_at    timestamp not null,
     finished_at   timestamp not null

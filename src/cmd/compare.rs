@@ -306,7 +306,7 @@ fn print_records(out: &mut dyn Write, r: &CompareReport) -> Result<()> {
                     out,
                     "    {} {} {} {}",
                     x.record_id,
-                    x.at.as_deref().unwrap_or(""),
+                    x.occurred_at.as_deref().unwrap_or(""),
                     x.service.as_deref().unwrap_or(""),
                     x.detail.as_deref().unwrap_or("")
                 )?;

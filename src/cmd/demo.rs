@@ -24,6 +24,7 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
     }
     // The samples live in the binary; write them to a scratch folder to import.
     let samples = std::env::temp_dir().join(format!("relkpi-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&samples).with_context(|| format!("cannot create {}", samples.display()))?;
     SAMPLE_DATA
         .extract(&samples)
         .with_context(|| format!("cannot write the sample data to {}", samples.display()))?;

@@ -95,8 +95,8 @@ fn print_summary(s: &FileSummary) -> Result<()> {
     )?;
     writeln!(
         out,
-        "  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + rejected {}",
-        s.read, s.inserted, s.updated, s.unchanged, s.stale, s.folded, s.blank, s.rejected
+        "  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + skipped {} + rejected {}",
+        s.read, s.inserted, s.updated, s.unchanged, s.stale, s.folded, s.blank, s.skipped, s.rejected
     )?;
     if s.derived_releases > 0 {
         writeln!(out, "  releases derived from release changes: {}", s.derived_releases)?;
@@ -120,7 +120,7 @@ fn print_summary(s: &FileSummary) -> Result<()> {
 fn summary_grid(summaries: &[FileSummary]) -> output::Grid {
     let mut g = output::Grid::new(&[
         "file", "batch_id", "source", "kind", "read", "inserted", "updated", "unchanged", "stale", "folded", "blank",
-        "rejected",
+        "skipped", "rejected",
     ]);
     for s in summaries {
         g.rows.push(vec![
@@ -135,6 +135,7 @@ fn summary_grid(summaries: &[FileSummary]) -> output::Grid {
             s.stale.to_string(),
             s.folded.to_string(),
             s.blank.to_string(),
+            s.skipped.to_string(),
             s.rejected.to_string(),
         ]);
     }

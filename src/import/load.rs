@@ -38,7 +38,7 @@ fn merge(
         t = qi(table)
     ))?;
     {
-        let mut app = conn.appender_to_db("stage", "temp")?;
+        let mut app = conn.appender_to_catalog_and_db("stage", "temp", "main")?;
         for r in records {
             let mut row: Vec<Value> = r.values.clone();
             row.push(Value::BigInt(r.line as i64));
@@ -180,7 +180,7 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     }
     let finished = chrono::Local::now().naive_local();
     conn.execute(
-        "insert into import_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into import_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             batch_id,
             s.file,
@@ -195,6 +195,7 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             s.stale as i64,
             s.folded as i64,
             s.blank as i64,
+            s.skipped as i64,
             s.rejected as i64,
             started,
             finished
@@ -210,7 +211,7 @@ fn load_cis(conn: &Connection, source: &str, names: &[String], records: &[Record
     let written: std::collections::HashSet<&str> = written.iter().map(String::as_str).collect();
     conn.execute_batch("create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar)")?;
     {
-        let mut app = conn.appender_to_db("stage_cis", "temp")?;
+        let mut app = conn.appender_to_catalog_and_db("stage_cis", "temp", "main")?;
         for r in records.iter().filter(|r| !r.cis.is_empty()) {
             let (Value::Text(id), Value::Text(s)) = (&r.values[key], &r.values[src]) else {
                 continue;

@@ -33,7 +33,7 @@ pub struct ImportOptions {
 }
 
 /// The figures of one imported file. `read = inserted + updated + unchanged +
-/// stale + folded + blank + rejected`.
+/// stale + folded + blank + skipped + rejected`.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct FileSummary {
     pub file: String,
@@ -51,6 +51,8 @@ pub struct FileSummary {
     pub stale: u64,
     pub folded: u64,
     pub blank: u64,
+    /// Rows of another record kind in a mixed export (a profile's `filter`).
+    pub skipped: u64,
     pub rejected: u64,
     pub derived_releases: u64,
     pub unmapped_values: Vec<UnmappedValue>,
@@ -151,6 +153,7 @@ fn canonical_profile(conn: &Connection, source_name: &str) -> Result<Profile> {
                 .map(|c| (c.name.clone(), profile::OneOrMany::One(c.name.clone())))
                 .collect(),
             key_prefix: None,
+            filter: None,
             values: BTreeMap::new(),
             placeholders: BTreeMap::new(),
             rules: Vec::new(),
@@ -291,12 +294,13 @@ fn parse_int(s: &str) -> Option<i64> {
 struct Mapper<'a> {
     kind: &'a KindMap,
     columns: Vec<Column>,
-    /// canonical column index -> header index
-    sources: Vec<Option<usize>>,
+    /// canonical column index -> the columns that feed it
+    sources: Vec<Option<Vec<usize>>>,
+    filter: Option<(usize, Vec<String>)>,
     ci_header: Option<usize>,
     source_header: Option<usize>,
     version_headers: Vec<usize>,
-    rules: Vec<(usize, usize, &'a profile::Rule)>,
+    rules: Vec<(usize, usize, Option<usize>, &'a profile::Rule)>,
     release_rule: Option<(usize, &'a profile::AlsoRelease)>,
     nulls: Vec<String>,
     order: DateOrder,
@@ -338,8 +342,10 @@ impl Mapper<'_> {
                 values.push(Value::Text(v));
                 continue;
             }
-            let mut raw: Option<String> = self.sources[ci].map(|h| get(h).to_owned());
-            for (target, when, rule) in &self.rules {
+            let mut raw: Option<String> = self.sources[ci].as_ref().map(|hs| {
+                hs.iter().map(|h| get(*h)).find(|v| !self.is_null(v)).unwrap_or("").to_owned()
+            });
+            for (target, when, from, rule) in &self.rules {
                 if *target == ci {
                     let w = get(*when).trim();
                     let hit = (rule.nonempty && !self.is_null(w))
@@ -349,7 +355,10 @@ impl Mapper<'_> {
                             .as_deref()
                             .is_some_and(|p| w.to_lowercase().starts_with(&p.to_lowercase()));
                     if hit {
-                        raw = Some(rule.value.clone());
+                        raw = match from {
+                            Some(f) => Some(get(*f).to_owned()),
+                            None => rule.value.clone(),
+                        };
                         break;
                     }
                 }
@@ -375,7 +384,10 @@ impl Mapper<'_> {
                 }
                 continue;
             };
-            let header = self.sources[ci].map(|h| self.headers[h].as_str()).unwrap_or(col.name.as_str());
+            let header = self.sources[ci]
+                .as_ref()
+                .map(|h| self.headers[h[0]].as_str())
+                .unwrap_or(col.name.as_str());
             let mapped = self.kind.vocab(&col.name, &raw);
             let text = mapped.clone().unwrap_or_else(|| raw.trim().to_owned());
             if text.is_empty() {
@@ -445,7 +457,7 @@ impl Mapper<'_> {
             values.push(v);
         }
         if matches!(values[self.key], Value::Null) {
-            let h = self.sources[self.key].map(|h| self.headers[h].clone()).unwrap_or_default();
+            let h = self.sources[self.key].as_ref().map(|h| self.headers[h[0]].clone()).unwrap_or_default();
             return Err(reject(Some(&h), None, format!("{h}: the record has no key (empty {h})")));
         }
         let cis = self
@@ -551,7 +563,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             raw.headers.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", ")
         );
     }
-    let sources: Vec<Option<usize>> = columns.iter().map(|c| resolved.get(&c.name).copied()).collect();
+    let sources: Vec<Option<Vec<usize>>> = columns.iter().map(|c| resolved.get(&c.name).cloned()).collect();
     let mut present: Vec<bool> = sources.iter().map(Option::is_some).collect();
     let rules: Vec<_> = kind
         .rules
@@ -559,10 +571,14 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         .filter_map(|r| {
             let target = columns.iter().position(|c| c.name == r.column)?;
             let when = idx.get(&r.when)?;
-            Some((target, when, r))
+            let from = match &r.from {
+                Some(f) => Some(idx.get(f)?),
+                None => None,
+            };
+            Some((target, when, from, r))
         })
         .collect();
-    for (t, _, _) in &rules {
+    for (t, _, _, _) in &rules {
         present[*t] = true;
     }
     let source_pos = columns.iter().position(|c| c.name == "source").context("no source column")?;
@@ -572,8 +588,10 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let date_cols: Vec<usize> = columns
         .iter()
         .zip(&sources)
-        .filter(|(c, s)| c.ty == ColType::Timestamp && s.is_some())
-        .filter_map(|(_, s)| *s)
+        .filter(|(c, _)| c.ty == ColType::Timestamp)
+        .filter_map(|(_, s)| s.as_ref())
+        .flatten()
+        .copied()
         .collect();
     let mut warnings = Vec::new();
     let forced = opts
@@ -612,6 +630,15 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let mapper = Mapper {
         kind,
         sources,
+        filter: match &kind.filter {
+            Some(f) => Some((
+                idx.get(&f.header).with_context(|| {
+                    format!("{}: line 1: missing column {:?} that tells the record kinds apart", path.display(), f.header)
+                })?,
+                f.values.iter().map(|v| v.to_lowercase()).collect(),
+            )),
+            None => None,
+        },
         ci_header: kind.columns.get("ci").and_then(|c| c.names().iter().find_map(|h| idx.get(h))),
         source_header: idx.get("source").filter(|_| profile.name == "canonical"),
         version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),
@@ -633,7 +660,14 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let mut unmapped = HashMap::new();
     let mut records = Vec::with_capacity(raw.rows.len());
     let mut rejects = Vec::new();
+    let mut skipped = 0u64;
     for row in &raw.rows {
+        if let Some((h, values)) = &mapper.filter
+            && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
+        {
+            skipped += 1;
+            continue;
+        }
         match mapper.map_row(row, &mut unmapped) {
             Ok(r) => records.push(r),
             Err(r) => rejects.push(r),
@@ -659,6 +693,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         date_order: order.as_str().to_owned(),
         read: raw.rows.len() as u64 + raw.blank_rows,
         blank: raw.blank_rows,
+        skipped,
         rejected: rejects.len() as u64,
         folded,
         unchanged: duplicates,

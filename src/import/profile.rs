@@ -18,7 +18,9 @@ pub struct Profile {
     /// The `source` value written to the canonical tables (default: the name).
     #[serde(default)]
     pub source: Option<String>,
+    /// What the profile is for (shown in error messages listing known formats).
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: String,
     /// `auto` (detect from the values), `ymd`, `dmy` or `mdy`.
     #[serde(default)]
@@ -89,13 +91,29 @@ pub struct KindMap {
     /// Fail the file on headers the mapping does not know.
     #[serde(default)]
     pub strict: bool,
+    /// Only rows where header `header` equals one of `values` are records of this
+    /// kind (e.g. Type = Incident); the others are counted as skipped.
+    #[serde(default)]
+    pub filter: Option<RowFilter>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilter {
+    pub header: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub column: String,
-    pub value: String,
+    /// The value to set (or use `from`).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Take the value from this header instead of a constant.
+    #[serde(default)]
+    pub from: Option<String>,
     pub when: String,
     #[serde(default)]
     pub equals: Option<String>,
@@ -152,21 +170,26 @@ impl Profile {
 
 /// Headers of a file, looked up case-insensitively.
 pub struct HeaderIndex {
-    map: HashMap<String, usize>,
+    map: HashMap<String, Vec<usize>>,
 }
 
 impl HeaderIndex {
     pub fn new(headers: &[String]) -> HeaderIndex {
-        let mut map = HashMap::new();
+        let mut map: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
             if !h.is_empty() {
-                map.entry(h.trim().to_lowercase()).or_insert(i);
+                map.entry(h.trim().to_lowercase()).or_default().push(i);
             }
         }
         HeaderIndex { map }
     }
+    /// The first column of that name.
     pub fn get(&self, name: &str) -> Option<usize> {
-        self.map.get(&name.trim().to_lowercase()).copied()
+        self.map.get(&name.trim().to_lowercase()).map(|v| v[0])
+    }
+    /// Every column of that name (Jira repeats `Fix Version/s`, `Component/s`).
+    pub fn all(&self, name: &str) -> &[usize] {
+        self.map.get(&name.trim().to_lowercase()).map(Vec::as_slice).unwrap_or(&[])
     }
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -212,11 +235,15 @@ impl KindMap {
         self.columns.get(key)?.names().iter().find_map(|h| idx.get(h))
     }
 
-    /// Canonical column -> index of the header that feeds it.
-    pub fn resolve(&self, idx: &HeaderIndex) -> BTreeMap<String, usize> {
+    /// Canonical column -> the columns that feed it (a repeated header gives several:
+    /// the first non-empty value wins).
+    pub fn resolve(&self, idx: &HeaderIndex) -> BTreeMap<String, Vec<usize>> {
         self.columns
             .iter()
-            .filter_map(|(col, c)| Some((col.clone(), c.names().iter().find_map(|h| idx.get(h))?)))
+            .filter_map(|(col, c)| {
+                let cols = c.names().iter().map(|h| idx.all(h)).find(|v| !v.is_empty())?;
+                Some((col.clone(), cols.to_vec()))
+            })
             .collect()
     }
 
