@@ -33,7 +33,8 @@ END = dt.datetime(2025, 7, 1)
 F = "%Y-%m-%d %H:%M:%S"
 
 def fmt(t):
-    return t.strftime(F) if t else ""
+    # Whole minutes: every system's export format can hold them (Jira's has no seconds).
+    return t.replace(second=0, microsecond=0).strftime(F) if t else ""
 
 def at_hour(d, lo=8, hi=20):
     return d.replace(hour=R.randint(lo, hi), minute=R.choice([0, 15, 30, 45]), second=0)
@@ -245,3 +246,147 @@ with open(os.path.join(OUT, "satisfaction.csv"), "w", newline="", encoding="utf-
     w = csv.DictWriter(f, fieldnames=list(answers[0].keys()))
     w.writeheader(); w.writerows(answers)
 print(f"releases {len(releases)}, changes {len(changes)}, incidents {len(incidents)}, answers {len(answers)}")
+
+# ---------------------------------------------------------------------------
+# The same story in the other systems' export formats (sample-data/<system>/),
+# so the KPIs can be checked to agree across sources.
+P = lambda s: dt.datetime.strptime(s, F) if s else None
+BASE = os.path.join(os.path.dirname(__file__), "..", "sample-data")
+
+def out(system, name):
+    d = os.path.join(BASE, system)
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, name)
+
+def jira_date(t):
+    return t.strftime("%d/%b/%y %I:%M %p") if t else ""
+
+def us_date(t):  # BMC exports in the US locale: 3/5/2024 2:15:00 PM
+    return f"{t.month}/{t.day}/{t.year} {t.strftime('%I:%M:%S %p').lstrip('0')}" if t else ""
+
+SN_PRIORITY = {"1 - Critical": 1, "2 - High": 2, "3 - Moderate": 3, "4 - Low": 4, "5 - Planning": 5}
+RISK_WORD = {"1": "Very High", "2": "High", "3": "Medium", "4": "Low"}
+rel_ids = {r["Number"] for r in releases}
+
+# Jira: changes and incidents as issue CSV exports, releases as project versions JSON.
+def jkey(prefix, number):
+    return f"{prefix}-{int(number[3:])}"
+
+with open(out("jira", "changes.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Priority", "Resolution", "Created", "Updated",
+                "Resolved", "Fix Version/s", "Fix Version/s", "Custom field (Change type)", "Custom field (Change risk)",
+                "Custom field (Change start date)", "Custom field (Change completion date)", "Custom field (Affected services)",
+                "Custom field (Team)"])
+    for i, c in enumerate(changes):
+        closed = c["state"] == "3"
+        res = {"successful": "Done", "successful_issues": "Done", "unsuccessful": "Failed", "rolled_back": "Rolled back"}.get(c["close_code"], "")
+        status = {"3": "Completed", "0": "Peer review", "4": "Canceled"}.get(c["state"], "Implementing")
+        w.writerow([c["short_description"], jkey("CHG", c["number"]), 20000 + i, "Change", status, "Medium",
+                    res if closed else "", jira_date(P(c["opened_at"])), jira_date(P(c["sys_updated_on"])),
+                    jira_date(P(c["work_end"])), c["u_release"], "", c["type"].capitalize(), RISK_WORD[c["risk"]],
+                    jira_date(P(c["start_date"])), jira_date(P(c["end_date"])), c["cmdb_ci"], c["assignment_group"]])
+
+def sn_ref(v):
+    return v["display_value"] if isinstance(v, dict) else v
+
+with open(out("jira", "incidents.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Priority", "Resolution", "Created", "Updated",
+                "Resolved", "Custom field (Affected services)", "Custom field (Team)", "Inward issue link (Causes)"])
+    pr = {1: "Highest", 2: "High", 3: "Medium", 4: "Low", 5: "Lowest"}
+    for i, n in enumerate(incidents):
+        cb = sn_ref(n["caused_by"])
+        status = {"Closed": "Closed", "Resolved": "Resolved", "In Progress": "Work in progress"}[n["state"]]
+        w.writerow([n["short_description"], jkey("INC", n["number"]), 40000 + i, "Incident", status,
+                    pr[SN_PRIORITY[n["priority"]]], "Done" if n["resolved_at"] else "", jira_date(P(n["opened_at"])),
+                    jira_date(P(n["sys_updated_on"])), jira_date(P(n["resolved_at"])), sn_ref(n["cmdb_ci"]),
+                    sn_ref(n["assignment_group"]), jkey("CHG", cb) if cb else ""])
+    # A service request in the same export: not an incident, skipped on import.
+    w.writerow(["New laptop", "INC-99999", 99999, "Service request", "Done", "Medium", "Done", "01/Mar/24 09:00 AM",
+                "01/Mar/24 10:00 AM", "01/Mar/24 10:00 AM", "", "", ""])
+
+versions = []
+for r in releases:
+    deployed = bool(r["Actual end"])
+    versions.append({"self": f"https://example.atlassian.net/rest/api/3/version/{r['Number'][4:]}", "id": r["Number"][4:],
+                     "name": r["Number"], "description": r["Short description"], "archived": False, "released": deployed,
+                     "releaseDate": (r["Actual end"] or r["Planned end date"])[:10], "startDate": r["Planned start date"][:10],
+                     "projectId": 10000})
+with open(out("jira", "versions.json"), "w", encoding="utf-8") as f:
+    json.dump(versions, f, indent=1)
+
+# BMC Helix / Remedy: US dates, labels with *+ markers.
+with open(out("bmc", "changes.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Change ID*+", "Summary", "Class", "Risk Level", "Status", "Status Reason", "Service", "Support Group Name",
+                "CI", "Submit Date", "Scheduled Start Date", "Scheduled End Date", "Actual Start Date", "Actual End Date",
+                "Closed Date", "Last Modified Date", "Release ID"])
+    risk = {"1": "Risk Level 5", "2": "Risk Level 4", "3": "Risk Level 3", "4": "Risk Level 1"}
+    for c in changes:
+        status = {"3": "Closed", "0": "Completed", "4": "Cancelled"}.get(c["state"], "Implementation In Progress")
+        reason = {"successful": "Successful", "successful_issues": "Successful with Issues", "unsuccessful": "Unsuccessful",
+                  "rolled_back": "Backed Out"}.get(c["close_code"], "")
+        w.writerow([c["number"].replace("CHG", "CRQ"), c["short_description"], c["type"].capitalize(), risk[c["risk"]], status,
+                    reason, c["business_service"], c["assignment_group"], c["cmdb_ci"], us_date(P(c["opened_at"])),
+                    us_date(P(c["start_date"])), us_date(P(c["end_date"])), us_date(P(c["work_start"])),
+                    us_date(P(c["work_end"])), us_date(P(c["closed_at"])), us_date(P(c["sys_updated_on"])),
+                    c["u_release"].replace("RLSE", "RLM")])
+
+with open(out("bmc", "incidents.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Incident ID*+", "Summary", "Priority", "Status", "CI", "Service", "Assigned Group", "Caused By Change",
+                "Reported Date", "Last Resolved Date", "Closed Date", "Last Modified Date"])
+    pr = {1: "Critical", 2: "High", 3: "Medium", 4: "Low", 5: "Low"}
+    for n in incidents:
+        cb = sn_ref(n["caused_by"])
+        w.writerow([n["number"], n["short_description"], pr[SN_PRIORITY[n["priority"]]], n["state"], sn_ref(n["cmdb_ci"]),
+                    sn_ref(n["business_service"]), sn_ref(n["assignment_group"]), cb.replace("CHG", "CRQ") if cb else "",
+                    us_date(P(n["opened_at"])), us_date(P(n["resolved_at"])), us_date(P(n["closed_at"])),
+                    us_date(P(n["sys_updated_on"]))])
+
+with open(out("bmc", "releases.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Release ID*+", "Summary", "Release Type", "Status", "Status Reason", "Service", "Coordinator Group",
+                "Submit Date", "Scheduled Start Date", "Scheduled End Date", "Actual Start Date", "Actual End Date",
+                "Closed Date", "Last Modified Date"])
+    for r in releases:
+        status = {"Completed": "Completed", "Cancelled": "Cancelled", "Testing": "Test", "Planning": "Planning"}[r["State"]]
+        reason = {"Successful": "Successful", "Successful with issues": "Successful with Issues", "Unsuccessful": "Unsuccessful",
+                  "Rolled back": "Backed Out", "": ""}[r["Close code"]]
+        w.writerow([r["Number"].replace("RLSE", "RLM"), r["Short description"], r["Release type"] + " Release"
+                    if r["Release type"] in ("Major", "Minor", "Emergency") else r["Release type"], status, reason,
+                    r["Business service"], r["Assignment group"], us_date(P(r["Opened"])), us_date(P(r["Planned start date"])),
+                    us_date(P(r["Planned end date"])), us_date(P(r["Actual start"])), us_date(P(r["Actual end"])),
+                    us_date(P(r["Closed"])), us_date(P(r["Updated"]))])
+
+# Freshservice: changes and a ticket export that mixes incidents with service requests.
+with open(out("freshservice", "changes.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Change ID", "Subject", "Change Type", "Risk", "Status", "Outcome", "Group", "Impacted Services", "Assets",
+                "Created Date", "Planned Start Date", "Planned End Date", "Closed Date", "Last Updated"])
+    for c in changes:
+        ctype = {"standard": "Standard", "emergency": "Emergency"}.get(c["type"], "Major" if c["risk"] in ("1", "2") else "Minor")
+        status = {"3": "Closed", "0": "Pending Review", "4": "Rejected"}.get(c["state"], "Pending Release")
+        outcome = {"successful": "Successful", "successful_issues": "Successful with issues", "unsuccessful": "Failed",
+                   "rolled_back": "Rolled back"}.get(c["close_code"], "")
+        w.writerow([c["number"].replace("CHG", "CHN-"), c["short_description"], ctype, RISK_WORD[c["risk"]], status, outcome,
+                    c["assignment_group"], c["business_service"], c["cmdb_ci"], c["opened_at"], c["start_date"], c["end_date"],
+                    c["work_end"], c["sys_updated_on"]])
+
+with open(out("freshservice", "tickets.csv"), "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["Ticket Id", "Subject", "Type", "Status", "Priority", "Group", "Impacted Services", "Assets",
+                "Change Causing Incident", "Created Date", "Resolved Time", "Closed Time", "Last Updated Time"])
+    pr = {1: "Urgent", 2: "High", 3: "Medium", 4: "Low", 5: "Low"}
+    for n in incidents:
+        cb = sn_ref(n["caused_by"])
+        status = {"Closed": "Closed", "Resolved": "Resolved", "In Progress": "Open"}[n["state"]]
+        w.writerow([n["number"].replace("INC", "INC-"), n["short_description"], "Incident", status,
+                    pr[SN_PRIORITY[n["priority"]]], sn_ref(n["assignment_group"]), sn_ref(n["business_service"]),
+                    sn_ref(n["cmdb_ci"]), cb.replace("CHG", "CHN-") if cb else "", n["opened_at"], n["resolved_at"],
+                    n["closed_at"], n["sys_updated_on"]])
+    for k in range(5):
+        w.writerow([f"SR-{k + 1}", "Password reset", "Service Request", "Closed", "Low", "Service Desk", "", "", "",
+                    "2024-03-01 09:00:00", "2024-03-01 09:30:00", "2024-03-02 09:30:00", "2024-03-02 09:30:00"])
+print("other systems written")

@@ -138,7 +138,10 @@ impl Config {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
-                let dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let dir = db
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
                 let p = dir.join("relkpi.toml");
                 if !p.exists() {
                     return Ok(Config::default());
@@ -146,8 +149,8 @@ impl Config {
                 p
             }
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read configuration {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read configuration {}", path.display()))?;
         let mut cfg = Self::parse(&text, &path.display().to_string())?;
         cfg.base_dir = path
             .parent()

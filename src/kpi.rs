@@ -107,7 +107,12 @@ fn policy_def(f: SqlFile) -> PolicyDef {
         title: h.get("title").cloned().unwrap_or_else(|| f.id.clone()),
         requires: h
             .get("requires")
-            .map(|r| r.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .map(|r| {
+                r.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
         definition: h.get("definition").cloned().unwrap_or_default(),
         sql: f.sql,
@@ -124,14 +129,21 @@ pub fn policy_defs(cfg: &Config) -> Result<Vec<PolicyDef>> {
         .map(|p| (p.id.clone(), p))
         .collect();
     for dir in &cfg.policies.dirs {
-        let dir = if dir.is_absolute() { dir.clone() } else { cfg.base_dir.join(dir) };
+        let dir = if dir.is_absolute() {
+            dir.clone()
+        } else {
+            cfg.base_dir.join(dir)
+        };
         let entries = std::fs::read_dir(&dir).with_context(|| format!("policy folder {}", dir.display()))?;
         let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
         for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "sql")) {
             let sql = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             let p = policy_def(SqlFile {
-                id: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                id: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 origin: path.display().to_string(),
                 sql,
             });
@@ -188,7 +200,11 @@ impl Params {
                 .with_context(|| {
                     format!(
                         "{origin}: unknown parameter ${name} (known: {})",
-                        self.values.iter().map(|(n, _)| format!("${n}")).collect::<Vec<_>>().join(", ")
+                        self.values
+                            .iter()
+                            .map(|(n, _)| format!("${n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?;
             stmt.raw_bind_parameter(i, v)?;
@@ -260,7 +276,10 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
             params.bind(&mut stmt, &def.origin)?;
             stmt.raw_execute()?;
             for s in &status.not_evaluated {
-                conn.execute("delete from policy_violations where policy = ? and source = ?", [&def.id, s])?;
+                conn.execute(
+                    "delete from policy_violations where policy = ? and source = ?",
+                    [&def.id, s],
+                )?;
             }
             status.violations = conn.query_row(
                 "select count(*) from policy_violations where policy = ?",
@@ -298,7 +317,13 @@ pub struct KpiResult {
 }
 
 /// Run one KPI file; one result per group (one when not broken down).
-pub fn run_kpi(conn: &Connection, def: &KpiDef, params: &Params, by: Option<&str>, cfg: &Config) -> Result<Vec<KpiResult>> {
+pub fn run_kpi(
+    conn: &Connection,
+    def: &KpiDef,
+    params: &Params,
+    by: Option<&str>,
+    cfg: &Config,
+) -> Result<Vec<KpiResult>> {
     let mut stmt = conn
         .prepare(&def.sql)
         .with_context(|| format!("{}: cannot prepare", def.origin))?;
@@ -362,7 +387,9 @@ fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult
     };
     let sql = queries::text("benchmarks/dora_band.sql").context("dora_band.sql missing")?;
     let mut stmt = conn.prepare(sql)?;
-    let mut p = Params { values: params.values.clone() };
+    let mut p = Params {
+        values: params.values.clone(),
+    };
     p.set("metric", Value::Text(metric.to_owned()));
     p.set("value", value.map(Value::Double).unwrap_or(Value::Null));
     p.bind(&mut stmt, "queries/benchmarks/dora_band.sql")?;
@@ -372,7 +399,10 @@ fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult
         Some(row) => row.get(0)?,
         None => None,
     };
-    r.extra.insert("dora_band".into(), band.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null));
+    r.extra.insert(
+        "dora_band".into(),
+        band.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null),
+    );
     Ok(())
 }
 
@@ -398,7 +428,6 @@ fn strsim(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,7 +443,10 @@ mod tests {
 
     #[test]
     fn closest_names() {
-        assert_eq!(closest("change_failur_rate", ["change_failure_rate", "rework_rate"].into_iter()), Some("change_failure_rate"));
+        assert_eq!(
+            closest("change_failur_rate", ["change_failure_rate", "rework_rate"].into_iter()),
+            Some("change_failure_rate")
+        );
         assert_eq!(closest("zzz", ["rework_rate"].into_iter()), None);
     }
 }
@@ -467,7 +499,13 @@ pub fn resolve_period(conn: &Connection, args: &crate::cli::PeriodArgs) -> Resul
 }
 
 /// Run the policies, then the selected KPIs (all when `ids` is empty).
-pub fn compute(conn: &Connection, cfg: &Config, period: &Period, by: Option<&str>, ids: &[String]) -> Result<KpiReport> {
+pub fn compute(
+    conn: &Connection,
+    cfg: &Config,
+    period: &Period,
+    by: Option<&str>,
+    ids: &[String],
+) -> Result<KpiReport> {
     let defs = kpi_defs()?;
     for id in ids {
         if !defs.iter().any(|d| &d.id == id) {
@@ -546,7 +584,9 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
             title: r.get(1)?,
             service: r.get(2)?,
             team: r.get(3)?,
-            occurred_at: r.get::<_, Option<chrono::NaiveDateTime>>(4)?.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+            occurred_at: r
+                .get::<_, Option<chrono::NaiveDateTime>>(4)?
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
             value: r.get(5)?,
             detail: r.get(6)?,
         });

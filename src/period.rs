@@ -207,7 +207,13 @@ mod tests {
         assert_eq!(Period::parse("2024-03").unwrap().year_ago().unwrap().label, "2023-03");
         let c = Period::custom("2024-03-10", "2024-03-20").unwrap().previous().unwrap();
         assert_eq!((c.from, c.to), (ts("2024-02-29 00:00"), ts("2024-03-10 00:00")));
-        let m: Vec<String> = Period::parse("2024-02").unwrap().months_ending(3).unwrap().into_iter().map(|p| p.label).collect();
+        let m: Vec<String> = Period::parse("2024-02")
+            .unwrap()
+            .months_ending(3)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.label)
+            .collect();
         assert_eq!(m, vec!["2023-12", "2024-01", "2024-02"]);
     }
 

@@ -47,12 +47,7 @@ pub fn builtin_profiles() -> Vec<(String, &'static str)> {
     let mut v: Vec<(String, &'static str)> = PROFILES
         .files()
         .filter(|f| f.path().extension().is_some_and(|e| e == "toml"))
-        .filter_map(|f| {
-            Some((
-                f.path().file_stem()?.to_string_lossy().into_owned(),
-                f.contents_utf8()?,
-            ))
-        })
+        .filter_map(|f| Some((f.path().file_stem()?.to_string_lossy().into_owned(), f.contents_utf8()?)))
         .collect();
     v.sort();
     v

@@ -17,9 +17,14 @@ pub fn proportions(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<(f64, &'static 
     let total = (n1 + n2) as f64;
     let succ = (x1 + x2) as f64;
     let fail = total - succ;
-    let min_expected = [n1 as f64 * succ / total, n1 as f64 * fail / total, n2 as f64 * succ / total, n2 as f64 * fail / total]
-        .into_iter()
-        .fold(f64::INFINITY, f64::min);
+    let min_expected = [
+        n1 as f64 * succ / total,
+        n1 as f64 * fail / total,
+        n2 as f64 * succ / total,
+        n2 as f64 * fail / total,
+    ]
+    .into_iter()
+    .fold(f64::INFINITY, f64::min);
     if min_expected < 5.0 {
         Some((fisher_exact(x1, n1 - x1, x2, n2 - x2)?, "fisher_exact"))
     } else {
@@ -49,7 +54,10 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> Option<f64> {
     let observed = h.pmf(a);
     let lo = row1.saturating_sub(n - col1);
     let hi = row1.min(col1);
-    let p: f64 = (lo..=hi).map(|k| h.pmf(k)).filter(|p| *p <= observed * (1.0 + 1e-7)).sum();
+    let p: f64 = (lo..=hi)
+        .map(|k| h.pmf(k))
+        .filter(|p| *p <= observed * (1.0 + 1e-7))
+        .sum();
     Some(p.min(1.0))
 }
 
@@ -100,7 +108,10 @@ pub fn poisson_rates(x1: u64, t1: f64, x2: u64, t2: f64) -> Option<f64> {
     }
     let b = Binomial::new(t1 / (t1 + t2), n).ok()?;
     let observed = b.pmf(x1);
-    let p: f64 = (0..=n).map(|k| b.pmf(k)).filter(|p| *p <= observed * (1.0 + 1e-7)).sum();
+    let p: f64 = (0..=n)
+        .map(|k| b.pmf(k))
+        .filter(|p| *p <= observed * (1.0 + 1e-7))
+        .sum();
     Some(p.min(1.0))
 }
 

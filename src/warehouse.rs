@@ -47,11 +47,7 @@ impl Warehouse {
         if path.is_dir() {
             bail!("{} is a directory, not a warehouse file", path.display());
         }
-        let current = if path.exists() {
-            stored_version(path)?
-        } else {
-            0
-        };
+        let current = if path.exists() { stored_version(path)? } else { 0 };
         let latest = latest_schema_version();
         if current > latest {
             bail!(
@@ -81,9 +77,8 @@ impl Warehouse {
         }
         self.conn.execute_batch("begin transaction")?;
         let res = (|| -> Result<()> {
-            self.conn.execute_batch(
-                "create table if not exists relkpi_meta (key varchar primary key, value varchar)",
-            )?;
+            self.conn
+                .execute_batch("create table if not exists relkpi_meta (key varchar primary key, value varchar)")?;
             for (version, file) in &pending {
                 self.conn
                     .execute_batch(&file.sql)
@@ -111,11 +106,11 @@ impl Warehouse {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        let v: String = self.conn.query_row(
-            "select value from relkpi_meta where key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )?;
+        let v: String = self
+            .conn
+            .query_row("select value from relkpi_meta where key = 'schema_version'", [], |r| {
+                r.get(0)
+            })?;
         Ok(v.parse()?)
     }
 }
@@ -176,11 +171,7 @@ fn stored_version(path: &Path) -> Result<i64> {
         |r| r.get(0),
     )?;
     if !has_meta {
-        let tables: i64 = conn.query_row(
-            "select count(*) from information_schema.tables",
-            [],
-            |r| r.get(0),
-        )?;
+        let tables: i64 = conn.query_row("select count(*) from information_schema.tables", [], |r| r.get(0))?;
         if tables > 0 {
             bail!(
                 "{} is a DuckDB file but not a relkpi warehouse (no relkpi_meta table)",
@@ -189,11 +180,9 @@ fn stored_version(path: &Path) -> Result<i64> {
         }
         return Ok(0);
     }
-    let v: String = conn.query_row(
-        "select value from relkpi_meta where key = 'schema_version'",
-        [],
-        |r| r.get(0),
-    )?;
+    let v: String = conn.query_row("select value from relkpi_meta where key = 'schema_version'", [], |r| {
+        r.get(0)
+    })?;
     v.parse()
         .with_context(|| format!("bad schema_version {v:?} in {}", path.display()))
 }

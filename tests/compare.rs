@@ -16,12 +16,19 @@ fn fixture() -> Workdir {
     let mut csv = String::from("source,change_id,change_type,state,outcome,opened_at,actual_end\n");
     for (month, day0) in [("02", 1), ("03", 1)] {
         for i in 1..=40u32 {
-            let end = chrono::NaiveDate::from_ymd_opt(2024, month.parse().unwrap(), day0).unwrap().and_hms_opt(0, 0, 0).unwrap()
+            let end = chrono::NaiveDate::from_ymd_opt(2024, month.parse().unwrap(), day0)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
                 + chrono::Duration::hours(12 * i as i64);
             let lead_hours = if month == "02" { 24 * i as i64 } else { 12 * i as i64 };
             let opened = end - chrono::Duration::hours(lead_hours);
             let failed = if month == "02" { i <= 20 } else { i <= 6 };
-            let emergency = if month == "02" { i % 10 == 0 } else { i % 7 == 0 || i == 1 };
+            let emergency = if month == "02" {
+                i % 10 == 0
+            } else {
+                i % 7 == 0 || i == 1
+            };
             csv.push_str(&format!(
                 "t,{month}-{i},{},closed,{},{},{}\n",
                 if emergency { "emergency" } else { "normal" },
@@ -48,7 +55,18 @@ fn close(v: &Value, want: f64, tol: f64) {
 #[test]
 fn significant_improvement_insignificant_move_and_direction() {
     let w = fixture();
-    let v = w.run(&["compare", "--period", "2024-03", "--against", "previous", "--format", "json"]).ok().json();
+    let v = w
+        .run(&[
+            "compare",
+            "--period",
+            "2024-03",
+            "--against",
+            "previous",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
     assert_eq!(v["against"]["label"], "2024-02");
 
     // Change failure rate fell from 0.5 to 0.15: lower is better, so improved, significantly.
@@ -87,7 +105,19 @@ fn tiny_and_empty_periods_get_no_verdict() {
     let w = fixture();
     // 2024-03-01 .. 03-03 holds 3 changes (ends at 12:00, 00:00, 12:00 on 03-01 .. 03-02).
     let v = w
-        .run(&["compare", "--from", "2024-03-01", "--to", "2024-03-03", "--against-from", "2024-02-01", "--against-to", "2024-02-03", "--format", "json"])
+        .run(&[
+            "compare",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-03",
+            "--against-from",
+            "2024-02-01",
+            "--against-to",
+            "2024-02-03",
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     let k = get(&v, "change_failure_rate");
@@ -95,12 +125,37 @@ fn tiny_and_empty_periods_get_no_verdict() {
     assert_eq!(k["verdict"], "too few records");
     // --min-records lowers the bar.
     let v = w
-        .run(&["compare", "--from", "2024-03-01", "--to", "2024-03-03", "--against-from", "2024-02-01", "--against-to", "2024-02-03", "--min-records", "2", "--format", "json"])
+        .run(&[
+            "compare",
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-03",
+            "--against-from",
+            "2024-02-01",
+            "--against-to",
+            "2024-02-03",
+            "--min-records",
+            "2",
+            "--format",
+            "json",
+        ])
         .ok()
         .json();
     assert_ne!(get(&v, "change_failure_rate")["verdict"], "too few records");
 
-    let v = w.run(&["compare", "--period", "2023-01", "--against", "year-ago", "--format", "json"]).ok().json();
+    let v = w
+        .run(&[
+            "compare",
+            "--period",
+            "2023-01",
+            "--against",
+            "year-ago",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
     assert_eq!(v["against"]["label"], "2022-01");
     assert_eq!(get(&v, "change_failure_rate")["verdict"], "no data");
     // The warehouse holds no releases at all: deployment frequency is null, so no verdict.
@@ -110,10 +165,28 @@ fn tiny_and_empty_periods_get_no_verdict() {
 #[test]
 fn trend_gives_months_and_a_rolling_value() {
     let w = fixture();
-    let v = w.run(&["kpi", "--period", "2024-03", "--months", "3", "--kpi", "change_failure_rate", "--format", "json"]).ok().json();
+    let v = w
+        .run(&[
+            "kpi",
+            "--period",
+            "2024-03",
+            "--months",
+            "3",
+            "--kpi",
+            "change_failure_rate",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
     let s = &v["series"][0];
     assert_eq!(s["id"], "change_failure_rate");
-    let labels: Vec<&str> = s["points"].as_array().unwrap().iter().map(|p| p["period"]["label"].as_str().unwrap()).collect();
+    let labels: Vec<&str> = s["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"]["label"].as_str().unwrap())
+        .collect();
     assert_eq!(labels, vec!["2024-01", "2024-02", "2024-03"]);
     assert!(s["points"][0]["value"].is_null());
     close(&s["points"][1]["value"], 0.5, 1e-12);

@@ -38,7 +38,10 @@ fn servicenow_field_names_and_stored_values() {
     assert_eq!(rows[1]["outcome"], serde_json::Value::Null);
     assert_eq!(rows[2]["state"], "cancelled");
     // cmdb_ci feeds change_cis
-    assert_eq!(w.scalar("select string_agg(change_id || ':' || ci, ',' order by change_id) from change_cis"), "CHG001:pay-api,CHG002:crm-app");
+    assert_eq!(
+        w.scalar("select string_agg(change_id || ':' || ci, ',' order by change_id) from change_cis"),
+        "CHG001:pay-api,CHG002:crm-app"
+    );
 }
 
 #[test]
@@ -56,7 +59,11 @@ CHG101,Backout,Emergency,Moderate,Closed,Rolled back,Rejected,01/03/2024 10:00:0
     assert!(r.stdout.contains("windows-1252"), "{}", r.stdout);
     assert!(r.stdout.contains("dates dmy"), "{}", r.stdout);
     // The row of bare delimiters is blank; the empty last line is no row at all.
-    assert!(r.stdout.contains("read 3 = inserted 2") && r.stdout.contains("blank 1"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("read 3 = inserted 2") && r.stdout.contains("blank 1"),
+        "{}",
+        r.stdout
+    );
     let rows = w.sql("select change_id, title, risk, state, outcome, approved, strftime(opened_at, '%Y-%m-%d') d from changes order by 1");
     assert_eq!(rows[0]["title"], "Café upgrade");
     assert_eq!(rows[0]["risk"], "very_high");
@@ -116,7 +123,10 @@ fn xlsx_with_labels_and_excel_dates() {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-    for (i, h) in ["Number", "Short description", "Type", "Risk", "State", "Actual end"].iter().enumerate() {
+    for (i, h) in ["Number", "Short description", "Type", "Risk", "State", "Actual end"]
+        .iter()
+        .enumerate()
+    {
         ws.write_string(0, i as u16, *h).unwrap();
     }
     ws.write_string(1, 0, "CHG7").unwrap();
@@ -155,7 +165,12 @@ INC2,Closed,4,4 - Low,web,13/3/2024 08:00,20/3/2024 08:00,14/3/2024 08:00,?\n";
     gz.write_all(csv.as_bytes()).unwrap();
     let f = w.write_bytes("incident_log.csv.gz", &gz.finish().unwrap());
     let r = w.run(&["import", f.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 2"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 2"),
+        "{}",
+        r.stdout
+    );
     let rows = w.sql("select incident_id, state, priority, ci, caused_by_change from incidents order by 1");
     assert_eq!(rows[0]["state"], "resolved");
     assert_eq!(rows[0]["priority"], 2);
@@ -171,8 +186,15 @@ fn reimport_changes_nothing_and_newer_export_updates() {
     w.run(&["import", f.to_str().unwrap()]).ok();
     let before = w.sql("select * exclude (batch_id) from changes order by change_id");
     let r = w.run(&["import", f.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("read 3 = inserted 0 + updated 0 + unchanged 3"), "{}", r.stdout);
-    assert_eq!(w.sql("select * exclude (batch_id) from changes order by change_id"), before);
+    assert!(
+        r.stdout.contains("read 3 = inserted 0 + updated 0 + unchanged 3"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.sql("select * exclude (batch_id) from changes order by change_id"),
+        before
+    );
 
     // A later export: CHG002 moved on (newer stamp), CHG001 carries an older stamp (stale).
     let newer = w.write(
@@ -183,7 +205,12 @@ CHG001,emergency,2,-1,,2024-03-01 00:00:00,\n\
 CHG004,normal,3,-5,,2024-03-12 08:00:00,\n",
     );
     let r = w.run(&["import", newer.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("read 3 = inserted 1 + updated 1 + unchanged 0 + stale 1"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("read 3 = inserted 1 + updated 1 + unchanged 0 + stale 1"),
+        "{}",
+        r.stdout
+    );
     let rows = w.sql("select change_id, state, outcome, title, service from changes order by 1");
     assert_eq!(rows[0]["state"], "closed"); // CHG001 kept its newer stored version
     assert_eq!(rows[1]["state"], "closed");
@@ -206,7 +233,13 @@ CHG4,weird_type,4,3,2024-03-01 10:00:00,\n",
     );
     let r = w.run(&["import", f.to_str().unwrap()]);
     assert_eq!(r.code, 1, "rejects make a partial import: {}", r.stderr);
-    assert!(r.stdout.contains("read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 0 + blank 0 + skipped 0 + rejected 2"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "read 4 = inserted 2 + updated 0 + unchanged 0 + stale 0 + folded 0 + blank 0 + skipped 0 + rejected 2"
+        ),
+        "{}",
+        r.stdout
+    );
     let rejects = w.sql("select line, field, value, reason from import_rejects order by line");
     assert_eq!(rejects.len(), 2);
     assert_eq!(rejects[0]["line"], 3);
@@ -215,10 +248,23 @@ CHG4,weird_type,4,3,2024-03-01 10:00:00,\n",
     assert_eq!(rejects[1]["line"], 4);
     assert!(rejects[1]["reason"].as_str().unwrap().contains("no key"));
     // Unknown vocabulary is kept raw (lower-cased) and counted.
-    assert_eq!(w.scalar("select change_type from changes where change_id = 'CHG4'"), "weird_type");
-    assert_eq!(w.scalar("select rows from import_unmapped where column_name = 'change_type'"), 1);
+    assert_eq!(
+        w.scalar("select change_type from changes where change_id = 'CHG4'"),
+        "weird_type"
+    );
+    assert_eq!(
+        w.scalar("select rows from import_unmapped where column_name = 'change_type'"),
+        1
+    );
     let b = &w.sql("select rows_read, rows_inserted, rows_rejected from import_batches")[0];
-    assert_eq!((b["rows_read"].as_i64(), b["rows_inserted"].as_i64(), b["rows_rejected"].as_i64()), (Some(4), Some(2), Some(2)));
+    assert_eq!(
+        (
+            b["rows_read"].as_i64(),
+            b["rows_inserted"].as_i64(),
+            b["rows_rejected"].as_i64()
+        ),
+        (Some(4), Some(2), Some(2))
+    );
 }
 
 #[test]
@@ -230,16 +276,35 @@ fn failed_files_leave_the_warehouse_as_it_was() {
 
     // Missing key column: fails with the expected and the found headers.
     let f = w.write("nokey.csv", "short_description,type,risk\nx,normal,4\n");
-    let r = w.run(&["import", "--source", "servicenow", "--kind", "changes", f.to_str().unwrap()]);
+    let r = w.run(&[
+        "import",
+        "--source",
+        "servicenow",
+        "--kind",
+        "changes",
+        f.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("missing required column") && r.stderr.contains("number or Number"), "{}", r.stderr);
-    assert!(r.stderr.contains("headers found: short_description, type, risk"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("missing required column") && r.stderr.contains("number or Number"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("headers found: short_description, type, risk"),
+        "{}",
+        r.stderr
+    );
 
     // Unknown export: lists what relkpi knows and how to write a profile.
     let f = w.write("what.csv", "foo;bar\n1;2\n");
     let r = w.run(&["import", f.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("cannot tell") && r.stderr.contains("servicenow") && r.stderr.contains("--profile"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot tell") && r.stderr.contains("servicenow") && r.stderr.contains("--profile"),
+        "{}",
+        r.stderr
+    );
 
     // Canonical CSV with a misspelt column.
     let f = w.write("rel.csv", "release_id,titel\nR1,x\n");
@@ -253,7 +318,11 @@ fn failed_files_leave_the_warehouse_as_it_was() {
     let f = w.write("empty.csv", "");
     assert!(w.run(&["import", f.to_str().unwrap()]).stderr.contains("empty"));
     std::fs::create_dir(w.path("adir")).unwrap();
-    assert!(w.run(&["import", w.path("adir").to_str().unwrap()]).stderr.contains("is a directory"));
+    assert!(
+        w.run(&["import", w.path("adir").to_str().unwrap()])
+            .stderr
+            .contains("is a directory")
+    );
     assert!(w.run(&["import", "nope.csv"]).stderr.contains("nope.csv"));
 
     assert_eq!(w.sql("select count(*) n from import_batches"), before);
@@ -273,16 +342,32 @@ fn one_failing_file_does_not_stop_the_others() {
 #[test]
 fn ambiguous_dates_follow_date_order_flag() {
     let w = Workdir::new();
-    let f = w.write("inc.csv", "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n");
+    let f = w.write(
+        "inc.csv",
+        "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n",
+    );
     let r = w.run(&["import", f.to_str().unwrap(), "--date-order", "mdy"]).ok();
     assert!(r.stdout.contains("dates mdy"), "{}", r.stdout);
-    assert_eq!(w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"), "2024-01-02");
+    assert_eq!(
+        w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"),
+        "2024-01-02"
+    );
     // Without the flag the file cannot tell: day-first, with a warning.
     let w = Workdir::new();
-    let f = w.write("inc.csv", "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n");
+    let f = w.write(
+        "inc.csv",
+        "number,priority,state,opened_at\nINC1,3,1,01/02/2024 10:00\n",
+    );
     let r = w.run(&["import", f.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("warning") && r.stdout.contains("day-first"), "{}", r.stdout);
-    assert_eq!(w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"), "2024-02-01");
+    assert!(
+        r.stdout.contains("warning") && r.stdout.contains("day-first"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents"),
+        "2024-02-01"
+    );
 }
 
 #[test]
@@ -297,7 +382,14 @@ R1,First,minor,closed,successful,Payments,2024-01-01 09:00,2024-01-20 21:00\n",
         "satisfaction.csv",
         "source,response_id,release_id,submitted_at,score,comment\nmine,S1,R1,2024-01-22 10:00,4,ok\n",
     );
-    w.run(&["import", "--source-name", "mine", rel.to_str().unwrap(), sat.to_str().unwrap()]).ok();
+    w.run(&[
+        "import",
+        "--source-name",
+        "mine",
+        rel.to_str().unwrap(),
+        sat.to_str().unwrap(),
+    ])
+    .ok();
     assert_eq!(w.scalar("select source || '/' || release_id from releases"), "mine/R1");
     assert_eq!(w.scalar("select score from satisfaction"), 4);
 
@@ -322,8 +414,12 @@ actual_end = "Done"
 "Reverted" = "rolled_back"
 "#,
     );
-    let data = w.write("acme.csv", "Ticket;Kind;Result;Done\nA-1;Quick;OK;05.03.2024 10:00\nA-2;Urgent;Reverted;06.03.2024 11:00\n");
-    w.run(&["import", "--profile", profile.to_str().unwrap(), data.to_str().unwrap()]).ok();
+    let data = w.write(
+        "acme.csv",
+        "Ticket;Kind;Result;Done\nA-1;Quick;OK;05.03.2024 10:00\nA-2;Urgent;Reverted;06.03.2024 11:00\n",
+    );
+    w.run(&["import", "--profile", profile.to_str().unwrap(), data.to_str().unwrap()])
+        .ok();
     let rows = w.sql("select source, change_id, change_type, outcome, strftime(actual_end, '%Y-%m-%d') d from changes where source = 'acme' order by 2");
     assert_eq!(rows[0]["change_type"], "standard");
     assert_eq!(rows[1]["outcome"], "rolled_back");
@@ -341,18 +437,38 @@ fn sql_is_read_only_unless_write_and_writes_formats() {
     let w = Workdir::new();
     let f = w.write("change_request.csv", CHANGES_FIELDS);
     w.run(&["import", f.to_str().unwrap()]).ok();
-    for q in ["drop table changes", "delete from changes", "insert into changes (source, change_id) values ('x','y')"] {
+    for q in [
+        "drop table changes",
+        "delete from changes",
+        "insert into changes (source, change_id) values ('x','y')",
+    ] {
         let r = w.run(&["sql", q]);
         assert_eq!(r.code, 2, "{q} must be refused");
     }
     assert_eq!(w.scalar("select count(*) from changes"), 3);
-    w.run(&["sql", "--write", "delete from changes where change_id = 'CHG003'"]).ok();
+    w.run(&["sql", "--write", "delete from changes where change_id = 'CHG003'"])
+        .ok();
     assert_eq!(w.scalar("select count(*) from changes"), 2);
 
-    let r = w.run(&["sql", "--format", "csv", "select change_id, risk from changes order by 1"]).ok();
+    let r = w
+        .run(&[
+            "sql",
+            "--format",
+            "csv",
+            "select change_id, risk from changes order by 1",
+        ])
+        .ok();
     assert_eq!(r.stdout, "change_id,risk\nCHG001,high\nCHG002,low\n");
     let pq = w.path("out.parquet");
-    w.run(&["sql", "--format", "parquet", "--output", pq.to_str().unwrap(), "select * from changes"]).ok();
+    w.run(&[
+        "sql",
+        "--format",
+        "parquet",
+        "--output",
+        pq.to_str().unwrap(),
+        "select * from changes",
+    ])
+    .ok();
     assert!(std::fs::metadata(&pq).unwrap().len() > 100);
     let back = w.scalar(&format!("select count(*) from read_parquet('{}')", pq.display()));
     assert_eq!(back, 2);
@@ -371,14 +487,24 @@ fn warehouse_from_a_newer_relkpi_and_in_use() {
         assert!(r.stderr.contains("in use"), "{}", r.stderr);
         drop(conn);
     }
-    w.run(&["sql", "--write", "update relkpi_meta set value = '999' where key = 'schema_version'"]).ok();
+    w.run(&[
+        "sql",
+        "--write",
+        "update relkpi_meta set value = '999' where key = 'schema_version'",
+    ])
+    .ok();
     let r = w.run(&["status"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("newer relkpi"), "{}", r.stderr);
     // --db and RELKPI_DB choose another file; a missing one says how to create it.
     let r = w.run(&["--db", "other.duckdb", "status"]);
     assert!(r.stderr.contains("relkpi import"), "{}", r.stderr);
-    let out = w.cmd().env("RELKPI_DB", "env.duckdb").args(["import", f.to_str().unwrap()]).output().unwrap();
+    let out = w
+        .cmd()
+        .env("RELKPI_DB", "env.duckdb")
+        .args(["import", f.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(w.path("env.duckdb").exists());
 }

@@ -52,10 +52,15 @@ t,S5,R3,2024-04-01 00:00,1
 
 fn fixture() -> Workdir {
     let w = Workdir::new();
-    let files: Vec<String> = [("releases.csv", RELEASES), ("changes.csv", CHANGES), ("incidents.csv", INCIDENTS), ("satisfaction.csv", SATISFACTION)]
-        .iter()
-        .map(|(n, t)| w.write(n, t).display().to_string())
-        .collect();
+    let files: Vec<String> = [
+        ("releases.csv", RELEASES),
+        ("changes.csv", CHANGES),
+        ("incidents.csv", INCIDENTS),
+        ("satisfaction.csv", SATISFACTION),
+    ]
+    .iter()
+    .map(|(n, t)| w.write(n, t).display().to_string())
+    .collect();
     let mut args = vec!["import"];
     args.extend(files.iter().map(String::as_str));
     w.run(&args).ok();
@@ -69,7 +74,12 @@ fn kpis(w: &Workdir, extra: &[&str]) -> Value {
 }
 
 fn get<'a>(v: &'a Value, id: &str) -> &'a Value {
-    v["kpis"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap_or_else(|| panic!("no {id}"))
+    v["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}"))
 }
 
 fn close(v: &Value, want: f64) {
@@ -113,7 +123,10 @@ fn every_kpi_on_the_hand_worked_fixture() {
     let k = get(&v, "defects_introduced");
     close(&k["value"], 2.0);
     close(&k["extra"]["per_release"], 0.5);
-    assert_eq!((k["extra"]["explicit"].as_i64(), k["extra"]["ci_window"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (k["extra"]["explicit"].as_i64(), k["extra"]["ci_window"].as_i64()),
+        (Some(1), Some(1))
+    );
 
     // Implemented in March: C1, C2, C3, C5, C7 (C4 cancelled, C6 ends 04-01 00:00).
     // Failed: C1 (I2 explicit), C2 (rolled back; also I7 explicit), C3 (I1 by window),
@@ -171,17 +184,37 @@ fn attribution_view_records_methods() {
     let rows = w.sql("select incident_id, change_id, method from incident_change_links order by 1");
     let got: Vec<String> = rows
         .iter()
-        .map(|r| format!("{}:{}:{}", r["incident_id"].as_str().unwrap(), r["change_id"].as_str().unwrap(), r["method"].as_str().unwrap()))
+        .map(|r| {
+            format!(
+                "{}:{}:{}",
+                r["incident_id"].as_str().unwrap(),
+                r["change_id"].as_str().unwrap(),
+                r["method"].as_str().unwrap()
+            )
+        })
         .collect();
     // I5's explicit link dangles (C404): never attributed by window. I6 is past the
     // window of C3 (03-19 23:00 + 7 d = 03-26 23:00). I7's explicit C2 beats the window (C3).
-    assert_eq!(got, vec!["I1:C3:ci_window", "I2:C1:explicit", "I4:C5:ci_window", "I7:C2:explicit"]);
+    assert_eq!(
+        got,
+        vec!["I1:C3:ci_window", "I2:C1:explicit", "I4:C5:ci_window", "I7:C2:explicit"]
+    );
     let rows = w.sql("select incident_id, release_id, method from incident_release_links order by 1");
     let got: Vec<String> = rows
         .iter()
-        .map(|r| format!("{}:{}:{}", r["incident_id"].as_str().unwrap(), r["release_id"].as_str().unwrap(), r["method"].as_str().unwrap()))
+        .map(|r| {
+            format!(
+                "{}:{}:{}",
+                r["incident_id"].as_str().unwrap(),
+                r["release_id"].as_str().unwrap(),
+                r["method"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(got, vec!["I1:R3:ci_window", "I2:R1:explicit", "I3:R1:explicit", "I7:R2:explicit"]);
+    assert_eq!(
+        got,
+        vec!["I1:R3:ci_window", "I2:R1:explicit", "I3:R1:explicit", "I7:R2:explicit"]
+    );
 }
 
 #[test]
@@ -220,13 +253,21 @@ fn configuration_changes_window_switch_and_freeze() {
 #[test]
 fn breakdown_by_service_and_empty_period() {
     let w = fixture();
-    let v = kpis(&w, &["--by", "service", "--kpi", "deployment_frequency,change_failure_rate"]);
+    let v = kpis(
+        &w,
+        &["--by", "service", "--kpi", "deployment_frequency,change_failure_rate"],
+    );
     let df: Vec<(String, f64)> = v["kpis"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|k| k["id"] == "deployment_frequency")
-        .map(|k| (k["group"]["service"].as_str().unwrap().to_owned(), k["value"].as_f64().unwrap()))
+        .map(|k| {
+            (
+                k["group"]["service"].as_str().unwrap().to_owned(),
+                k["value"].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(df, vec![("CRM".to_owned(), 1.0), ("Pay".to_owned(), 3.0)]);
     // Changes by service: crm-app C3 failed (1/1); crm-db C7 ok (0/1); pay-api C1, C2, C5 failed (3/3).
@@ -235,9 +276,17 @@ fn breakdown_by_service_and_empty_period() {
         .unwrap()
         .iter()
         .filter(|k| k["id"] == "change_failure_rate")
-        .map(|k| (k["group"]["service"].as_str().unwrap().to_owned(), k["value"].as_f64().unwrap()))
+        .map(|k| {
+            (
+                k["group"]["service"].as_str().unwrap().to_owned(),
+                k["value"].as_f64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(cfr, vec![("crm-app".into(), 1.0), ("crm-db".into(), 0.0), ("pay-api".into(), 1.0)]);
+    assert_eq!(
+        cfr,
+        vec![("crm-app".into(), 1.0), ("crm-db".into(), 0.0), ("pay-api".into(), 1.0)]
+    );
 
     // January 2023: nothing deployed: counts are 0, rates are null with a reason.
     let r = w.run(&["kpi", "--period", "2023-01", "--format", "json"]).ok().json();
@@ -260,7 +309,10 @@ fn missing_outcomes_give_null_with_reason_and_policies_not_evaluated() {
         "releases.csv",
         "source,release_id,requested_at,actual_end\nh,X1,2024-03-01 00:00,2024-03-05 00:00\nh,X2,2024-03-01 00:00,2024-03-06 00:00\n",
     );
-    let c = w.write("changes.csv", "source,change_id,change_type,state,actual_end\nh,K1,normal,closed,2024-03-05 00:00\n");
+    let c = w.write(
+        "changes.csv",
+        "source,change_id,change_type,state,actual_end\nh,K1,normal,closed,2024-03-05 00:00\n",
+    );
     w.run(&["import", f.to_str().unwrap(), c.to_str().unwrap()]).ok();
     let v = kpis(&w, &[]);
     let k = get(&v, "release_success_rate");
@@ -276,7 +328,10 @@ fn missing_outcomes_give_null_with_reason_and_policies_not_evaluated() {
         .filter(|p| p["not_evaluated"].as_array().unwrap().iter().any(|s| s == "h"))
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert!(p.contains(&"unapproved_change") && p.contains(&"no_outcome") && p.contains(&"early_start"), "{p:?}");
+    assert!(
+        p.contains(&"unapproved_change") && p.contains(&"no_outcome") && p.contains(&"early_start"),
+        "{p:?}"
+    );
     let r = w.run(&["check", "--format", "json"]).ok().json();
     assert!(r["policies_not_evaluated"].as_array().unwrap().len() >= 3);
 }
@@ -297,7 +352,11 @@ fn check_reports_findings_with_examples() {
     let n = find("negative_durations", "releases with actual_end before requested_at");
     assert_eq!(n["examples"], "R6");
     // Unattributed: I5 (p2) and I6 (p3).
-    let u: i64 = f.iter().filter(|x| x["check"] == "unattributed_incidents").map(|x| x["count"].as_i64().unwrap()).sum();
+    let u: i64 = f
+        .iter()
+        .filter(|x| x["check"] == "unattributed_incidents")
+        .map(|x| x["count"].as_i64().unwrap())
+        .sum();
     assert_eq!(u, 2);
 }
 
@@ -305,10 +364,16 @@ fn check_reports_findings_with_examples() {
 fn kpi_files_are_runnable_by_hand_with_named_parameters() {
     // The analyst's path: read a KPI file, bind the parameters, run it in DuckDB.
     let w = fixture();
-    let sql = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/queries/kpi/change_failure_rate.sql")).unwrap();
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/queries/kpi/change_failure_rate.sql"
+    ))
+    .unwrap();
     let conn = duckdb::Connection::open(w.path("relkpi.duckdb")).unwrap();
     let mut stmt = conn.prepare(&sql).unwrap();
-    let names: Vec<String> = (1..=stmt.parameter_count()).map(|i| stmt.parameter_name(i).unwrap()).collect();
+    let names: Vec<String> = (1..=stmt.parameter_count())
+        .map(|i| stmt.parameter_name(i).unwrap())
+        .collect();
     for (i, n) in names.iter().enumerate() {
         let v: duckdb::types::Value = match n.as_str() {
             "period_from" => duckdb::types::Value::Text("2024-03-01".into()),
@@ -336,7 +401,10 @@ fn user_policies_from_files_and_a_broken_one() {
         "policies/no_c5.sql",
         "-- policy: no_c5\n-- requires: change_type\nselect source, change_id, 'no_c5' as policy, 'test' as detail from changes where change_id = 'C5'\n",
     );
-    w.write("policies/broken.sql", "-- policy: broken\nselect nonsense from nowhere\n");
+    w.write(
+        "policies/broken.sql",
+        "-- policy: broken\nselect nonsense from nowhere\n",
+    );
     w.write("relkpi.toml", "[policies]\ndirs = [\"policies\"]\n");
     let r = w.run(&["kpi", "--period", "2024-03", "--format", "json"]);
     assert_eq!(r.code, 1, "a failing policy is a partial failure: {}", r.stderr);

@@ -33,33 +33,65 @@ fn bpi2014_changes_incidents_and_releases() {
     let ch = shared_data("bpi2014/Detail Change.csv.gz");
     let inc = shared_data("bpi2014/Detail Incident.csv.gz");
     let r = w.run(&["import", ch.to_str().unwrap(), inc.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("hpsm changes") && r.stdout.contains("hpsm incidents"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("hpsm changes") && r.stdout.contains("hpsm incidents"),
+        "{}",
+        r.stdout
+    );
     // 203 empty ';;;' rows at the end of the incident file are blank, not errors.
-    assert!(r.stdout.contains("read 46809 = inserted 46606") && r.stdout.contains("blank 203 + skipped 0 + rejected 0"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("read 46809 = inserted 46606") && r.stdout.contains("blank 203 + skipped 0 + rejected 0"),
+        "{}",
+        r.stdout
+    );
 
     assert_eq!(w.scalar("select count(*) from changes where source = 'hpsm'"), 18_000);
     assert_eq!(w.scalar("select count(*) from incidents where source = 'hpsm'"), 46_606);
     assert_eq!(
         w.scalar("select count(*) from change_cis"),
-        q(&raw, "select count(*) from (select distinct \"Change ID\", \"CI Name (aff)\" from ch where \"CI Name (aff)\" is not null)")
+        q(
+            &raw,
+            "select count(*) from (select distinct \"Change ID\", \"CI Name (aff)\" from ch where \"CI Name (aff)\" is not null)"
+        )
     );
     assert_eq!(
         w.scalar("select count(*) from releases"),
-        q(&raw, "select count(distinct \"Change ID\") from ch where \"Change Type\" like 'Release Type%'")
+        q(
+            &raw,
+            "select count(distinct \"Change ID\") from ch where \"Change Type\" like 'Release Type%'"
+        )
     );
-    assert_eq!(w.scalar("select count(*) from changes where release_id = change_id"), w.scalar("select count(*) from releases"));
+    assert_eq!(
+        w.scalar("select count(*) from changes where release_id = change_id"),
+        w.scalar("select count(*) from releases")
+    );
 
     // change_type from each change's first row: emergency, else standard/normal.
     let first = "create or replace table first as select * from ch qualify row_number() over (partition by \"Change ID\" order by rn) = 1";
     raw.execute_batch(first).unwrap();
     let emergency = q(&raw, "select count(*) from first where \"Emergency Change\" = 'Y'");
-    let standard = q(&raw, "select count(*) from first where \"Emergency Change\" <> 'Y' and \"Change Type\" like 'Standard%'");
-    assert_eq!(w.scalar("select count(*) from changes where change_type = 'emergency'"), emergency);
-    assert_eq!(w.scalar("select count(*) from changes where change_type = 'standard'"), standard);
-    assert_eq!(w.scalar("select count(*) from changes where change_type = 'normal'"), 18_000 - emergency - standard);
+    let standard = q(
+        &raw,
+        "select count(*) from first where \"Emergency Change\" <> 'Y' and \"Change Type\" like 'Standard%'",
+    );
+    assert_eq!(
+        w.scalar("select count(*) from changes where change_type = 'emergency'"),
+        emergency
+    );
+    assert_eq!(
+        w.scalar("select count(*) from changes where change_type = 'standard'"),
+        standard
+    );
+    assert_eq!(
+        w.scalar("select count(*) from changes where change_type = 'normal'"),
+        18_000 - emergency - standard
+    );
     assert_eq!(
         w.scalar("select count(*) from changes where risk = 'high'"),
-        q(&raw, "select count(*) from first where \"Risk Assessment\" = 'Major Business Change'")
+        q(
+            &raw,
+            "select count(*) from first where \"Risk Assessment\" = 'Major Business Change'"
+        )
     );
     assert_eq!(
         w.scalar("select count(*) from changes where cab_required"),
@@ -67,12 +99,24 @@ fn bpi2014_changes_incidents_and_releases() {
     );
     assert_eq!(
         w.scalar("select count(*) from changes where origin = 'incident'"),
-        q(&raw, "select count(*) from first where \"Originated from\" = 'Incident'")
+        q(
+            &raw,
+            "select count(*) from first where \"Originated from\" = 'Incident'"
+        )
     );
-    assert_eq!(w.scalar("select count(*) from changes where outcome is not null or approved is not null"), 0);
+    assert_eq!(
+        w.scalar("select count(*) from changes where outcome is not null or approved is not null"),
+        0
+    );
     // Actual end: first non-empty in file order.
-    let with_end = q(&raw, "select count(distinct \"Change ID\") from ch where \"Actual End\" is not null");
-    assert_eq!(w.scalar("select count(*) from changes where actual_end is not null"), with_end);
+    let with_end = q(
+        &raw,
+        "select count(distinct \"Change ID\") from ch where \"Actual End\" is not null",
+    );
+    assert_eq!(
+        w.scalar("select count(*) from changes where actual_end is not null"),
+        with_end
+    );
     // One record by hand (first line of the file): C00000003, Release Type 11, Minor Change.
     let row = &w.sql(
         "select change_type, risk, origin, cab_required, strftime(planned_start, '%Y-%m-%d %H:%M') ps, \
@@ -89,7 +133,10 @@ fn bpi2014_changes_incidents_and_releases() {
     // Incidents: priority, cause CI, and Related Change without the #MULTIVALUE placeholder.
     assert_eq!(
         w.scalar("select count(*) from incidents where caused_by_change is not null"),
-        q(&raw, "select count(*) from inc where \"Related Change\" is not null and \"Related Change\" <> '#MULTIVALUE'")
+        q(
+            &raw,
+            "select count(*) from inc where \"Related Change\" is not null and \"Related Change\" <> '#MULTIVALUE'"
+        )
     );
     let f = w.run(&["check", "--format", "json"]).ok().json();
     let placeholder = f["findings"]
@@ -99,7 +146,13 @@ fn bpi2014_changes_incidents_and_releases() {
         .find(|x| x["check"] == "placeholder_links")
         .unwrap_or_else(|| panic!("{f}"))["count"]
         .as_i64();
-    assert_eq!(placeholder, Some(q(&raw, "select count(*) from inc where \"Related Change\" = '#MULTIVALUE'")));
+    assert_eq!(
+        placeholder,
+        Some(q(
+            &raw,
+            "select count(*) from inc where \"Related Change\" = '#MULTIVALUE'"
+        ))
+    );
     assert_eq!(
         w.scalar("select count(*) from incidents where priority = 1"),
         q(&raw, "select count(*) from inc where \"Priority\" = '1'")
@@ -122,14 +175,25 @@ fn bpi2014_changes_incidents_and_releases() {
     )
     .unwrap();
     let v = w.run(&["kpi", "--period", "2013-11", "--format", "json"]).ok().json();
-    let get = |id: &str| v["kpis"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+    let get = |id: &str| {
+        v["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .unwrap()
+            .clone()
+    };
     let month = "ae >= timestamp '2013-11-01' and ae < timestamp '2013-12-01'";
     let deployed = q(&raw, &format!("select count(*) from fc where rel and {month}"));
     assert_eq!(get("deployment_frequency")["value"].as_f64(), Some(deployed as f64));
     let implemented = q(&raw, &format!("select count(*) from fc where {month}"));
     let em = q(&raw, &format!("select count(*) from fc where em and {month}"));
     let k = get("emergency_change_rate");
-    assert_eq!((k["numerator"].as_i64(), k["denominator"].as_i64()), (Some(em), Some(implemented)));
+    assert_eq!(
+        (k["numerator"].as_i64(), k["denominator"].as_i64()),
+        (Some(em), Some(implemented))
+    );
     let median: f64 = raw
         .query_row(
             &format!("select quantile_cont(epoch(ae - op) / 86400, 0.5) from fc where {month} and ae >= op"),

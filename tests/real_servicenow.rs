@@ -23,20 +23,34 @@ fn stamp(s: &str) -> (i32, u32, u32, u32, u32) {
     let (d, t) = s.split_once(' ').unwrap();
     let dm: Vec<&str> = d.split('/').collect();
     let hm: Vec<&str> = t.split(':').collect();
-    (dm[2].parse().unwrap(), dm[1].parse().unwrap(), dm[0].parse().unwrap(), hm[0].parse().unwrap(), hm[1].parse().unwrap())
+    (
+        dm[2].parse().unwrap(),
+        dm[1].parse().unwrap(),
+        dm[0].parse().unwrap(),
+        hm[0].parse().unwrap(),
+        hm[1].parse().unwrap(),
+    )
 }
 
 #[test]
 fn servicenow_incident_log_imports_as_24918_incidents() {
     let path = shared_data("servicenow-incident-log/incident_event_log.csv.gz");
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let h = rdr.headers().unwrap().clone();
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     let (num, st, pr, mc, up, cb, ag, ci) = (
-        col("number"), col("incident_state"), col("priority"), col("sys_mod_count"),
-        col("sys_updated_at"), col("caused_by"), col("assignment_group"), col("cmdb_ci"),
+        col("number"),
+        col("incident_state"),
+        col("priority"),
+        col("sys_mod_count"),
+        col("sys_updated_at"),
+        col("caused_by"),
+        col("assignment_group"),
+        col("cmdb_ci"),
     );
     let mut latest: HashMap<String, Latest> = HashMap::new();
     let mut rows = 0;
@@ -77,10 +91,19 @@ fn servicenow_incident_log_imports_as_24918_incidents() {
     assert!(r.stdout.contains("servicenow incidents"), "{}", r.stdout);
     assert!(r.stdout.contains("read 141712 = inserted 24918"), "{}", r.stdout);
     assert_eq!(w.scalar("select count(*) from incidents"), 24_918);
-    assert_eq!(w.scalar("select count(*) from incidents where state = 'closed'"), closed);
-    assert_eq!(w.scalar("select count(*) from incidents where state = 'resolved'"), resolved);
+    assert_eq!(
+        w.scalar("select count(*) from incidents where state = 'closed'"),
+        closed
+    );
+    assert_eq!(
+        w.scalar("select count(*) from incidents where state = 'resolved'"),
+        resolved
+    );
     assert_eq!(w.scalar("select count(*) from incidents where priority = 1"), critical);
-    assert_eq!(w.scalar("select count(*) from incidents where caused_by_change is not null"), caused);
+    assert_eq!(
+        w.scalar("select count(*) from incidents where caused_by_change is not null"),
+        caused
+    );
     assert_eq!(w.scalar("select count(*) from incidents where ci is not null"), with_ci);
     // A few records field by field.
     for id in ["INC0000045", "INC0000047", "INC0010000"] {
@@ -93,12 +116,22 @@ fn servicenow_incident_log_imports_as_24918_incidents() {
         assert_eq!(row["cb"], l.caused_by.as_str());
     }
     // The dates: INC0000045 was opened 29/2/2016 01:16.
-    assert_eq!(w.scalar("select strftime(opened_at, '%Y-%m-%d %H:%M') from incidents where incident_id = 'INC0000045'"), "2016-02-29 01:16");
+    assert_eq!(
+        w.scalar("select strftime(opened_at, '%Y-%m-%d %H:%M') from incidents where incident_id = 'INC0000045'"),
+        "2016-02-29 01:16"
+    );
     // Re-importing changes nothing (exact duplicate rows inside the file count as unchanged too).
     let before = w.sql("select * exclude (batch_id) from incidents order by incident_id limit 500");
     let r = w.run(&["import", path.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("read 141712 = inserted 0 + updated 0 + unchanged"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("read 141712 = inserted 0 + updated 0 + unchanged"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("stale 0"), "{}", r.stdout);
     assert_eq!(w.scalar("select count(*) from incidents"), 24_918);
-    assert_eq!(w.sql("select * exclude (batch_id) from incidents order by incident_id limit 500"), before);
+    assert_eq!(
+        w.sql("select * exclude (batch_id) from incidents order by incident_id limit 500"),
+        before
+    );
 }

@@ -73,14 +73,26 @@ pub fn run(g: &GlobalArgs, a: CheckArgs) -> Result<u8> {
     }
     let mut grid = Grid::new(&["check", "source", "finding", "count", "examples"]);
     for f in &report.findings {
-        grid.rows.push(vec![f.check.clone(), f.source.clone(), f.detail.clone(), f.count.to_string(), f.examples.clone()]);
+        grid.rows.push(vec![
+            f.check.clone(),
+            f.source.clone(),
+            f.detail.clone(),
+            f.count.to_string(),
+            f.examples.clone(),
+        ]);
     }
     for p in &report.policies_not_evaluated {
         let detail = match &p.error {
             Some(e) => format!("policy {} failed: {e}", p.id),
             None => format!("policy {} not evaluated: its input columns are empty", p.id),
         };
-        grid.rows.push(vec!["policy_not_evaluated".into(), p.not_evaluated.join(", "), detail, String::new(), String::new()]);
+        grid.rows.push(vec![
+            "policy_not_evaluated".into(),
+            p.not_evaluated.join(", "),
+            detail,
+            String::new(),
+            String::new(),
+        ]);
     }
     if a.format == Format::Csv {
         grid.write_csv(&mut out)?;

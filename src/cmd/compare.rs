@@ -78,7 +78,12 @@ pub fn resolve_against(current: &Period, a: &CompareArgs) -> Result<Period> {
     }
 }
 
-const MEDIAN_KPIS: &[&str] = &["release_lead_time", "change_lead_time", "failed_deployment_recovery_time", "user_satisfaction"];
+const MEDIAN_KPIS: &[&str] = &[
+    "release_lead_time",
+    "change_lead_time",
+    "failed_deployment_recovery_time",
+    "user_satisfaction",
+];
 
 pub fn compare(
     conn: &duckdb::Connection,
@@ -101,9 +106,14 @@ pub fn compare(
     let cur_params = Params::new(cur, None, cfg, 0);
     let mut out = Vec::new();
     for k in cur_rep.kpis {
-        let Some(p) = prev_rep.kpis.iter().find(|x| x.id == k.id) else { continue };
+        let Some(p) = prev_rep.kpis.iter().find(|x| x.id == k.id) else {
+            continue;
+        };
         let cur_recs = kpi::records(conn, &k.id, &cur_params)?;
-        let prev_recs = prev_records.iter().find(|(id, _)| id == &k.id).and_then(|(_, r)| r.clone());
+        let prev_recs = prev_records
+            .iter()
+            .find(|(id, _)| id == &k.id)
+            .and_then(|(_, r)| r.clone());
         out.push(compare_one(k, p, cur_recs, prev_recs, cur, prev, level, min_records));
     }
     let mut errors = cur_rep.errors;
@@ -191,10 +201,28 @@ fn compare_one(
         left: None,
     };
     if c.id == "pending_release_backlog" {
-        let ids = |r: &[RecordRow]| r.iter().map(|x| x.record_id.clone()).collect::<std::collections::HashSet<_>>();
+        let ids = |r: &[RecordRow]| {
+            r.iter()
+                .map(|x| x.record_id.clone())
+                .collect::<std::collections::HashSet<_>>()
+        };
         let (now, before) = (ids(&records.current), ids(&records.against));
-        records.entered = Some(records.current.iter().filter(|r| !before.contains(&r.record_id)).cloned().collect());
-        records.left = Some(records.against.iter().filter(|r| !now.contains(&r.record_id)).cloned().collect());
+        records.entered = Some(
+            records
+                .current
+                .iter()
+                .filter(|r| !before.contains(&r.record_id))
+                .cloned()
+                .collect(),
+        );
+        records.left = Some(
+            records
+                .against
+                .iter()
+                .filter(|r| !now.contains(&r.record_id))
+                .cloned()
+                .collect(),
+        );
     }
     Comparison {
         against: AgainstValue {
@@ -232,7 +260,11 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
         Format::Json => output::write_json(&mut out, &report)?,
         Format::Csv => grid(&report, true).write_csv(&mut out)?,
         Format::Table => {
-            writeln!(out, "{} compared with {} (level {}, at least {} records)", report.period.label, report.against.label, level, min_records)?;
+            writeln!(
+                out,
+                "{} compared with {} (level {}, at least {} records)",
+                report.period.label, report.against.label, level, min_records
+            )?;
             grid(&report, false).write_table(&mut out)?;
             if a.records {
                 print_records(&mut out, &report)?;
@@ -242,14 +274,39 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
     for e in &report.errors {
         eprintln!("error: KPI {}: {}", e.id, e.error);
     }
-    Ok(if report.errors.is_empty() { crate::exit::OK } else { crate::exit::PARTIAL })
+    Ok(if report.errors.is_empty() {
+        crate::exit::OK
+    } else {
+        crate::exit::PARTIAL
+    })
 }
 
 fn grid(r: &CompareReport, raw: bool) -> Grid {
     let mut g = if raw {
-        Grid::new(&["id", "unit", "better", "value", "against_value", "delta", "delta_rel", "verdict", "direction", "test", "p_value", "count", "against_count"])
+        Grid::new(&[
+            "id",
+            "unit",
+            "better",
+            "value",
+            "against_value",
+            "delta",
+            "delta_rel",
+            "verdict",
+            "direction",
+            "test",
+            "p_value",
+            "count",
+            "against_count",
+        ])
     } else {
-        Grid::new(&["KPI", r.period.label.as_str(), r.against.label.as_str(), "change", "verdict", "p"])
+        Grid::new(&[
+            "KPI",
+            r.period.label.as_str(),
+            r.against.label.as_str(),
+            "change",
+            "verdict",
+            "p",
+        ])
     };
     for k in &r.kpis {
         let c = &k.current;
@@ -299,7 +356,10 @@ fn print_records(out: &mut dyn Write, r: &CompareReport) -> Result<()> {
             continue;
         }
         writeln!(out, "\n{} — records behind the numbers", k.current.title)?;
-        for (label, recs) in [(&r.period.label, &k.records.current), (&r.against.label, &k.records.against)] {
+        for (label, recs) in [
+            (&r.period.label, &k.records.current),
+            (&r.against.label, &k.records.against),
+        ] {
             writeln!(out, "  {label}: {} records", recs.len())?;
             for x in recs.iter().take(20) {
                 writeln!(

@@ -102,7 +102,11 @@ fn print_summary(s: &FileSummary) -> Result<()> {
         writeln!(out, "  releases derived from release changes: {}", s.derived_releases)?;
     }
     for u in &s.unmapped_values {
-        writeln!(out, "  unrecognised {} value {:?} kept as is ({} rows)", u.column, u.value, u.rows)?;
+        writeln!(
+            out,
+            "  unrecognised {} value {:?} kept as is ({} rows)",
+            u.column, u.value, u.rows
+        )?;
     }
     for w in &s.warnings {
         writeln!(out, "  warning: {w}")?;
@@ -119,8 +123,19 @@ fn print_summary(s: &FileSummary) -> Result<()> {
 
 fn summary_grid(summaries: &[FileSummary]) -> output::Grid {
     let mut g = output::Grid::new(&[
-        "file", "batch_id", "source", "kind", "read", "inserted", "updated", "unchanged", "stale", "folded", "blank",
-        "skipped", "rejected",
+        "file",
+        "batch_id",
+        "source",
+        "kind",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "stale",
+        "folded",
+        "blank",
+        "skipped",
+        "rejected",
     ]);
     for s in summaries {
         g.rows.push(vec![

@@ -53,11 +53,21 @@ pub fn grid(report: &KpiReport, raw: bool) -> Grid {
         if let Some(b) = &by {
             row.push(k.group.as_ref().and_then(|g| g.get(b)).cloned().unwrap_or_default());
         }
-        row.push(if raw { output::fmt_opt(k.value) } else { output::fmt_value(&k.unit, k.value) });
+        row.push(if raw {
+            output::fmt_opt(k.value)
+        } else {
+            output::fmt_value(&k.unit, k.value)
+        });
         row.push(output::fmt_opt(k.numerator));
         row.push(output::fmt_opt(k.denominator));
         row.push(k.count.to_string());
-        row.push(k.extra.get("dora_band").and_then(|v| v.as_str()).unwrap_or("").to_owned());
+        row.push(
+            k.extra
+                .get("dora_band")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned(),
+        );
         row.push(k.rag.clone().unwrap_or_default());
         row.push(k.note.clone().unwrap_or_default());
         if raw {

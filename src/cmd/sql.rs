@@ -32,7 +32,10 @@ pub fn run(g: &GlobalArgs, a: SqlArgs) -> Result<u8> {
             .map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
         return Ok(0);
     }
-    let mut stmt = wh.conn.prepare(&query).map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
+    let mut stmt = wh
+        .conn
+        .prepare(&query)
+        .map_err(|e| anyhow::anyhow!("query failed: {e}"))?;
     let batches: Vec<RecordBatch> = stmt
         .query_arrow([])
         .map_err(|e| anyhow::anyhow!("query failed: {e}"))?

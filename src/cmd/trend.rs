@@ -50,13 +50,22 @@ fn period_out(p: &Period) -> PeriodOut {
     }
 }
 
-pub fn trend(conn: &duckdb::Connection, cfg: &Config, end: &Period, months: u32, ids: &[String]) -> Result<TrendReport> {
+pub fn trend(
+    conn: &duckdb::Connection,
+    cfg: &Config,
+    end: &Period,
+    months: u32,
+    ids: &[String],
+) -> Result<TrendReport> {
     let mut series: Vec<Series> = Vec::new();
     for m in end.months_ending(months.max(1))? {
         let rep = kpi::compute(conn, cfg, &m, None, ids)?;
         let start3 = m.months_ending(1)?[0].clone();
         let window = Period::custom_dt(
-            start3.from.checked_sub_months(chrono::Months::new(2)).unwrap_or(start3.from),
+            start3
+                .from
+                .checked_sub_months(chrono::Months::new(2))
+                .unwrap_or(start3.from),
             m.to,
         )?;
         let rolling = kpi::compute(conn, cfg, &window, None, ids)?;
@@ -104,7 +113,18 @@ pub fn run_with(g: &GlobalArgs, period: &PeriodArgs, months: u32, ids: &[String]
     match format {
         Format::Json => output::write_json(&mut out, &report)?,
         Format::Csv => {
-            let mut grid = Grid::new(&["id", "period", "from", "to", "value", "numerator", "denominator", "count", "rolling_3m", "note"]);
+            let mut grid = Grid::new(&[
+                "id",
+                "period",
+                "from",
+                "to",
+                "value",
+                "numerator",
+                "denominator",
+                "count",
+                "rolling_3m",
+                "note",
+            ]);
             for s in &report.series {
                 for p in &s.points {
                     grid.rows.push(vec![
@@ -124,7 +144,11 @@ pub fn run_with(g: &GlobalArgs, period: &PeriodArgs, months: u32, ids: &[String]
             grid.write_csv(&mut out)?;
         }
         Format::Table => {
-            let labels: Vec<String> = report.series.first().map(|s| s.points.iter().map(|p| p.period.label.clone()).collect()).unwrap_or_default();
+            let labels: Vec<String> = report
+                .series
+                .first()
+                .map(|s| s.points.iter().map(|p| p.period.label.clone()).collect())
+                .unwrap_or_default();
             let mut headers: Vec<&str> = vec!["KPI"];
             headers.extend(labels.iter().map(String::as_str));
             let mut grid = Grid::new(&headers);

@@ -37,11 +37,17 @@ fn date_layouts(order: DateOrder) -> &'static [&'static str] {
     match order {
         DateOrder::Ymd => &["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d"],
         DateOrder::Dmy => &[
-            "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%y", "%d-%b-%Y",
-            "%d-%b-%y", "%d/%b/%Y", "%d/%b/%y", "%d %b %Y", "%d %B %Y",
+            "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%y", "%d-%b-%Y", "%d-%b-%y", "%d/%b/%Y",
+            "%d/%b/%y", "%d %b %Y", "%d %B %Y",
         ],
         DateOrder::Mdy => &[
-            "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y",
+            "%m/%d/%Y",
+            "%m-%d-%Y",
+            "%m/%d/%y",
+            "%m-%d-%y",
+            "%b %d, %Y",
+            "%B %d, %Y",
+            "%b %d %Y",
         ],
     }
 }
@@ -65,7 +71,11 @@ pub fn parse(value: &str, order: DateOrder) -> Option<NaiveDateTime> {
     };
     let date = date_layouts(order)
         .iter()
-        .find_map(|f| NaiveDate::parse_from_str(date_part, f).ok().filter(|d| !year_out_of_range(*d)))
+        .find_map(|f| {
+            NaiveDate::parse_from_str(date_part, f)
+                .ok()
+                .filter(|d| !year_out_of_range(*d))
+        })
         .or_else(|| {
             // "5 Mar 2024 10:00" style: the date holds two spaces.
             if order == DateOrder::Dmy {
@@ -101,7 +111,11 @@ fn split_named(v: &str) -> (&str, &str) {
             break;
         }
     }
-    if idx == 0 { (v, "") } else { (&v[..idx], v[idx + 1..].trim()) }
+    if idx == 0 {
+        (v, "")
+    } else {
+        (&v[..idx], v[idx + 1..].trim())
+    }
 }
 
 fn strip_zone(t: &str) -> &str {
@@ -178,15 +192,33 @@ mod tests {
 
     #[test]
     fn parses_real_export_layouts() {
-        assert_eq!(parse("2024-03-05 14:22:10", DateOrder::Ymd), Some(dt("2024-03-05 14:22:10")));
-        assert_eq!(parse("29/2/2016 01:16", DateOrder::Dmy), Some(dt("2016-02-29 01:16:00")));
+        assert_eq!(
+            parse("2024-03-05 14:22:10", DateOrder::Ymd),
+            Some(dt("2024-03-05 14:22:10"))
+        );
+        assert_eq!(
+            parse("29/2/2016 01:16", DateOrder::Dmy),
+            Some(dt("2016-02-29 01:16:00"))
+        );
         assert_eq!(parse("30-8-2012 7:00", DateOrder::Dmy), Some(dt("2012-08-30 07:00:00")));
-        assert_eq!(parse("07/01/2013 08:17:17", DateOrder::Dmy), Some(dt("2013-01-07 08:17:17")));
+        assert_eq!(
+            parse("07/01/2013 08:17:17", DateOrder::Dmy),
+            Some(dt("2013-01-07 08:17:17"))
+        );
         assert_eq!(parse("3/5/24 9:07", DateOrder::Mdy), Some(dt("2024-03-05 09:07:00")));
-        assert_eq!(parse("03/05/2024 02:15:00 PM", DateOrder::Mdy), Some(dt("2024-03-05 14:15:00")));
+        assert_eq!(
+            parse("03/05/2024 02:15:00 PM", DateOrder::Mdy),
+            Some(dt("2024-03-05 14:15:00"))
+        );
         assert_eq!(parse("05-Mar-24", DateOrder::Dmy), Some(dt("2024-03-05 00:00:00")));
-        assert_eq!(parse("20/Jun/23 10:18 AM", DateOrder::Dmy), Some(dt("2023-06-20 10:18:00")));
-        assert_eq!(parse("2023-06-20T10:18:00.000+0000", DateOrder::Dmy), Some(dt("2023-06-20 10:18:00")));
+        assert_eq!(
+            parse("20/Jun/23 10:18 AM", DateOrder::Dmy),
+            Some(dt("2023-06-20 10:18:00"))
+        );
+        assert_eq!(
+            parse("2023-06-20T10:18:00.000+0000", DateOrder::Dmy),
+            Some(dt("2023-06-20 10:18:00"))
+        );
         assert_eq!(parse("13/13/2024", DateOrder::Dmy), None);
     }
 

@@ -84,7 +84,11 @@ fn merge(
         k = qi(key)
     ))?;
     let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
-    let slist = cols.iter().map(|c| format!("s.{}", qi(c))).collect::<Vec<_>>().join(", ");
+    let slist = cols
+        .iter()
+        .map(|c| format!("s.{}", qi(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
     conn.execute_batch(&format!(
         "insert into main.{t} ({list}, batch_id)
          select {slist}, {batch_id} from temp.stage s join temp.stage_class k on k._line = s._line
@@ -136,18 +140,19 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     let batch_id: i64 = conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?;
     s.batch_id = batch_id;
     let names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
-    let source = s.source.clone();
 
     let mut records = prep.records;
     let mut present = prep.present;
     // Records that are also releases (HP SM "Release Type" changes) link to themselves.
     let release_pos = names.iter().position(|n| n == "release_id");
-    if prep.table == "changes" && records.iter().any(|r| r.release) {
-        if let Some(p) = release_pos {
-            present[p] = true;
-            for r in records.iter_mut().filter(|r| r.release) {
-                r.values[p] = r.values[names.iter().position(|n| n == "change_id").unwrap_or(1)].clone();
-            }
+    let id_pos = names.iter().position(|n| n == "change_id");
+    if prep.table == "changes"
+        && records.iter().any(|r| r.release)
+        && let (Some(p), Some(id)) = (release_pos, id_pos)
+    {
+        present[p] = true;
+        for r in records.iter_mut().filter(|r| r.release) {
+            r.values[p] = r.values[id].clone();
         }
     }
 
@@ -159,10 +164,17 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     s.stale = counts.stale;
 
     if prep.table == "changes" {
-        load_cis(conn, &source, &names, &records, &written)?;
+        load_cis(conn, &names, &records, &written)?;
         let releases: Vec<&Record> = records.iter().filter(|r| r.release).collect();
         if !releases.is_empty() {
-            s.derived_releases = derive_releases(conn, &names, &present, &releases, prep.release_type.as_deref(), batch_id)?;
+            s.derived_releases = derive_releases(
+                conn,
+                &names,
+                &present,
+                &releases,
+                prep.release_type.as_deref(),
+                batch_id,
+            )?;
         }
     }
 
@@ -205,7 +217,7 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
 }
 
 /// Replace the CI set of every change written by this file that lists CIs.
-fn load_cis(conn: &Connection, source: &str, names: &[String], records: &[Record], written: &[String]) -> Result<()> {
+fn load_cis(conn: &Connection, names: &[String], records: &[Record], written: &[String]) -> Result<()> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
     let written: std::collections::HashSet<&str> = written.iter().map(String::as_str).collect();
@@ -225,7 +237,6 @@ fn load_cis(conn: &Connection, source: &str, names: &[String], records: &[Record
         }
         app.flush()?;
     }
-    let _ = source;
     conn.execute_batch(
         "delete from main.change_cis where (source, change_id) in (select distinct source, change_id from temp.stage_cis);
          insert into main.change_cis select distinct source, change_id, ci from temp.stage_cis;",

@@ -218,7 +218,12 @@ fn choose<'p>(
     {
         return Ok((&profiles[0], k));
     }
-    let shown: Vec<&str> = headers.iter().filter(|h| !h.is_empty()).map(String::as_str).take(30).collect();
+    let shown: Vec<&str> = headers
+        .iter()
+        .filter(|h| !h.is_empty())
+        .map(String::as_str)
+        .take(30)
+        .collect();
     let mut known = String::new();
     for p in profiles {
         for k in &p.kinds {
@@ -229,7 +234,10 @@ fn choose<'p>(
     bail!(
         "{}: cannot tell which system and record kind this export is{}.\n  headers found: {}\nknown formats:{known}\nforce one with --source NAME --kind KIND, or describe the export in a mapping profile (--profile FILE, see README \"Mapping profiles\")",
         path.display(),
-        opts.kind.as_ref().map(|k| format!(" (looking for {k})")).unwrap_or_default(),
+        opts.kind
+            .as_ref()
+            .map(|k| format!(" (looking for {k})"))
+            .unwrap_or_default(),
         shown.join(", ")
     )
 }
@@ -343,7 +351,11 @@ impl Mapper<'_> {
                 continue;
             }
             let mut raw: Option<String> = self.sources[ci].as_ref().map(|hs| {
-                hs.iter().map(|h| get(*h)).find(|v| !self.is_null(v)).unwrap_or("").to_owned()
+                hs.iter()
+                    .map(|h| get(*h))
+                    .find(|v| !self.is_null(v))
+                    .unwrap_or("")
+                    .to_owned()
             });
             for (target, when, from, rule) in &self.rules {
                 if *target == ci {
@@ -457,8 +469,15 @@ impl Mapper<'_> {
             values.push(v);
         }
         if matches!(values[self.key], Value::Null) {
-            let h = self.sources[self.key].as_ref().map(|h| self.headers[h[0]].clone()).unwrap_or_default();
-            return Err(reject(Some(&h), None, format!("{h}: the record has no key (empty {h})")));
+            let h = self.sources[self.key]
+                .as_ref()
+                .map(|h| self.headers[h[0]].clone())
+                .unwrap_or_default();
+            return Err(reject(
+                Some(&h),
+                None,
+                format!("{h}: the record has no key (empty {h})"),
+            ));
         }
         let cis = self
             .ci_header
@@ -471,9 +490,9 @@ impl Mapper<'_> {
             .iter()
             .map(|h| get(*h).trim().replace(',', ".").parse::<f64>().unwrap_or(f64::MIN))
             .collect();
-        let release = self.release_rule.is_some_and(|(h, r)| {
-            get(h).trim().to_lowercase().starts_with(&r.prefix.to_lowercase())
-        });
+        let release = self
+            .release_rule
+            .is_some_and(|(h, r)| get(h).trim().to_lowercase().starts_with(&r.prefix.to_lowercase()));
         Ok(Record {
             line: row.line,
             values,
@@ -554,13 +573,22 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         }
     }
     if !resolved.contains_key(key_name) {
-        let expected = kind.columns.get(key_name).map(|c| c.names().join(" or ")).unwrap_or_default();
+        let expected = kind
+            .columns
+            .get(key_name)
+            .map(|c| c.names().join(" or "))
+            .unwrap_or_default();
         bail!(
             "{}: line 1: missing required column for {} {} key {key_name} (expected header {expected}); headers found: {}",
             path.display(),
             profile.name,
             kind.table,
-            raw.headers.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(", ")
+            raw.headers
+                .iter()
+                .filter(|h| !h.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let sources: Vec<Option<Vec<usize>>> = columns.iter().map(|c| resolved.get(&c.name).cloned()).collect();
@@ -581,7 +609,10 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     for (t, _, _, _) in &rules {
         present[*t] = true;
     }
-    let source_pos = columns.iter().position(|c| c.name == "source").context("no source column")?;
+    let source_pos = columns
+        .iter()
+        .position(|c| c.name == "source")
+        .context("no source column")?;
     present[source_pos] = true;
 
     // One date order for the whole file.
@@ -633,26 +664,33 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         filter: match &kind.filter {
             Some(f) => Some((
                 idx.get(&f.header).with_context(|| {
-                    format!("{}: line 1: missing column {:?} that tells the record kinds apart", path.display(), f.header)
+                    format!(
+                        "{}: line 1: missing column {:?} that tells the record kinds apart",
+                        path.display(),
+                        f.header
+                    )
                 })?,
                 f.values.iter().map(|v| v.to_lowercase()).collect(),
             )),
             None => None,
         },
-        ci_header: kind.columns.get("ci").and_then(|c| c.names().iter().find_map(|h| idx.get(h))),
+        ci_header: kind
+            .columns
+            .get("ci")
+            .and_then(|c| c.names().iter().find_map(|h| idx.get(h))),
         source_header: idx.get("source").filter(|_| profile.name == "canonical"),
         version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),
         rules,
-        release_rule: kind
-            .also_release
-            .as_ref()
-            .and_then(|r| Some((idx.get(&r.when)?, r))),
+        release_rule: kind.also_release.as_ref().and_then(|r| Some((idx.get(&r.when)?, r))),
         nulls: profile.null_values.clone(),
         order,
         format: raw.format,
         vocab,
         source_name: profile.source_name().to_owned(),
-        key: columns.iter().position(|c| c.name == key_name).context("no key column")?,
+        key: columns
+            .iter()
+            .position(|c| c.name == key_name)
+            .context("no key column")?,
         headers: raw.headers.clone(),
         columns: columns.clone(),
     };
@@ -661,7 +699,26 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let mut records = Vec::with_capacity(raw.rows.len());
     let mut rejects = Vec::new();
     let mut skipped = 0u64;
+    // Headers up to the last named one: a row with fewer fields was cut short.
+    let named = raw
+        .headers
+        .iter()
+        .rposition(|h| !h.trim().is_empty())
+        .map_or(0, |i| i + 1);
     for row in &raw.rows {
+        if row.fields.len() < named {
+            rejects.push(Reject {
+                line: row.line,
+                field: None,
+                value: None,
+                reason: format!(
+                    "the row has {} fields but the header names {named}: truncated or misaligned row",
+                    row.fields.len()
+                ),
+                raw: raw_line(&row.fields),
+            });
+            continue;
+        }
         if let Some((h, values)) = &mapper.filter
             && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
         {
@@ -717,12 +774,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
 /// Fold the rows of one record: grouped rows merge (first non-empty value wins,
 /// all CIs kept); otherwise the latest version wins (updated_at, then the
 /// profile's version headers, then file order). Returns (records, folded, exact duplicates).
-fn fold(
-    records: Vec<Record>,
-    key: usize,
-    updated: Option<usize>,
-    group: bool,
-) -> (Vec<Record>, u64, u64) {
+fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -> (Vec<Record>, u64, u64) {
     let key_of = |r: &Record| match &r.values[key] {
         Value::Text(s) => s.clone(),
         v => format!("{v:?}"),

@@ -162,8 +162,7 @@ impl Profile {
     }
 
     pub fn from_file(path: &Path) -> Result<Profile> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read profile {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
         Self::from_toml(&text, &path.display().to_string())
     }
 }
@@ -189,7 +188,10 @@ impl HeaderIndex {
     }
     /// Every column of that name (Jira repeats `Fix Version/s`, `Component/s`).
     pub fn all(&self, name: &str) -> &[usize] {
-        self.map.get(&name.trim().to_lowercase()).map(Vec::as_slice).unwrap_or(&[])
+        self.map
+            .get(&name.trim().to_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -295,8 +297,14 @@ columns = { change_id = "Change ID" }
         .unwrap();
         let k = &p.kinds[0];
         assert_eq!(k.vocab("change_type", "emergency").as_deref(), Some("emergency"));
-        assert_eq!(k.vocab("change_type", "Standard Change Type 12").as_deref(), Some("standard"));
-        assert_eq!(k.vocab("change_type", "Standard Activity Type 3").as_deref(), Some("other"));
+        assert_eq!(
+            k.vocab("change_type", "Standard Change Type 12").as_deref(),
+            Some("standard")
+        );
+        assert_eq!(
+            k.vocab("change_type", "Standard Activity Type 3").as_deref(),
+            Some("other")
+        );
         assert_eq!(k.vocab("change_type", "Master Change").as_deref(), Some("normal"));
     }
 

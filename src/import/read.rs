@@ -152,6 +152,17 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         );
     }
     let (text, encoding) = decode(bytes);
+    // An odd number of quotes: the file ends inside a quoted field (cut short).
+    if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
+        let line = text
+            .rfind('"')
+            .map(|i| text[..i].matches('\n').count() + 1)
+            .unwrap_or(0);
+        bail!(
+            "{}: line {line}: a quoted field is never closed: the file is truncated or malformed",
+            path.display()
+        );
+    }
     let delim = sniff_delimiter(&text);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
@@ -179,10 +190,7 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             blank_rows += 1;
             continue;
         }
-        rows.push(RawRow {
-            line,
-            fields: rec,
-        });
+        rows.push(RawRow { line, fields: rec });
     }
     Ok(RawTable {
         format: FileFormat::Csv,
@@ -235,7 +243,10 @@ fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
                 m.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         },
-        _ => bail!("{}: JSON must be an array of records or an object holding one", path.display()),
+        _ => bail!(
+            "{}: JSON must be an array of records or an object holding one",
+            path.display()
+        ),
     };
     let mut headers: Vec<String> = Vec::new();
     let mut index = std::collections::HashMap::new();
