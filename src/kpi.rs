@@ -475,6 +475,17 @@ pub struct PeriodOut {
     pub to: String,
 }
 
+impl From<&Period> for PeriodOut {
+    /// The period as the JSON contract shows it: ISO timestamps.
+    fn from(p: &Period) -> PeriodOut {
+        PeriodOut {
+            label: p.label.clone(),
+            from: p.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            to: p.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
     pub window_days: i32,
@@ -535,11 +546,7 @@ pub fn compute(
         }
     }
     Ok(KpiReport {
-        period: PeriodOut {
-            label: period.label.clone(),
-            from: period.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            to: period.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        },
+        period: PeriodOut::from(period),
         settings: Settings {
             window_days: cfg.attribution.window_days,
             major_priority: cfg.attribution.major_priority,

@@ -414,3 +414,37 @@ fn user_policies_from_files_and_a_broken_one() {
     close(&get(&v, "policy_compliance_rate")["value"], 0.0);
     close(&get(&v, "change_failure_rate")["value"], 0.8);
 }
+
+#[test]
+fn compare_lists_releases_entering_and_leaving_the_backlog() {
+    // Pending at 03-01 (end of February): R1 (deployed 03-05), R2 (03-10), R8 (04-05),
+    // R9 (closed 03-20). Pending at 04-01: R5, R7, R8. Entered: R5, R7; left: R1, R2, R9.
+    let w = fixture();
+    let v = w
+        .run(&[
+            "compare",
+            "--period",
+            "2024-03",
+            "--kpi",
+            "pending_release_backlog",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    let k = &v["kpis"][0];
+    let ids = |key: &str| -> Vec<String> {
+        k["records"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["record_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("against"), vec!["R8", "R2", "R9", "R1"]); // ordered by request time
+    assert_eq!(ids("entered"), vec!["R5", "R7"]);
+    assert_eq!(ids("left"), vec!["R2", "R9", "R1"]);
+    close(&k["value"], 3.0);
+    close(&k["against"]["value"], 4.0);
+    assert_eq!(k["verdict"], "too few records");
+}

@@ -42,14 +42,6 @@ pub struct TrendReport {
     pub series: Vec<Series>,
 }
 
-fn period_out(p: &Period) -> PeriodOut {
-    PeriodOut {
-        label: p.label.clone(),
-        from: p.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        to: p.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
-    }
-}
-
 pub fn trend(
     conn: &duckdb::Connection,
     cfg: &Config,
@@ -73,7 +65,7 @@ pub fn trend(
             let r = rolling.kpis.iter().find(|x| x.id == k.id).and_then(|x| x.value);
             let r = if k.unit == "count" { r.map(|v| v / 3.0) } else { r };
             let point = Point {
-                period: period_out(&m),
+                period: PeriodOut::from(&m),
                 value: k.value,
                 numerator: k.numerator,
                 denominator: k.denominator,
@@ -94,7 +86,7 @@ pub fn trend(
         }
     }
     Ok(TrendReport {
-        period: period_out(end),
+        period: PeriodOut::from(end),
         months,
         series,
     })
