@@ -231,11 +231,29 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
     conn.execute_batch(
         "create or replace temp table policy_violations (source varchar, change_id varchar, policy varchar, detail varchar)",
     )?;
-    let sources: Vec<String> = conn
-        .prepare("select distinct source from changes order by 1")?
-        .query_map([], |r| r.get(0))?
-        .collect::<duckdb::Result<_>>()?;
+    // Per source, the change columns that are NULL on every change: counted once
+    // for all policies (one query, generated from the schema's column names).
     let columns = crate::import::table_columns(conn, "changes")?;
+    let counts = columns
+        .iter()
+        .map(|c| format!("count(\"{}\")", c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = conn.prepare(&format!(
+        "select source, {counts} from changes group by source order by source"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut empty_by_source: Vec<(String, Vec<String>)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut empty = Vec::new();
+        for (i, c) in columns.iter().enumerate() {
+            if r.get::<_, i64>(i + 1)? == 0 {
+                empty.push(c.name.clone());
+            }
+        }
+        empty_by_source.push((r.get(0)?, empty));
+    }
+    drop(rows);
     let mut out = Vec::new();
     for def in defs {
         let mut status = PolicyStatus {
@@ -248,25 +266,14 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
             error: None,
         };
         let res = (|| -> Result<()> {
-            for s in &sources {
-                let mut ok = true;
-                for col in &def.requires {
-                    if !columns.iter().any(|c| &c.name == col) {
-                        bail!("requires unknown column {col:?} of changes");
-                    }
-                    let n: i64 = conn.query_row(
-                        &format!("select count(\"{col}\") from changes where source = ?"),
-                        [s],
-                        |r| r.get(0),
-                    )?;
-                    if n == 0 {
-                        ok = false;
-                    }
-                }
-                if ok {
-                    status.evaluated.push(s.clone());
-                } else {
+            if let Some(col) = def.requires.iter().find(|col| !columns.iter().any(|c| &c.name == *col)) {
+                bail!("requires unknown column {col:?} of changes");
+            }
+            for (s, empty) in &empty_by_source {
+                if def.requires.iter().any(|col| empty.contains(col)) {
                     status.not_evaluated.push(s.clone());
+                } else {
+                    status.evaluated.push(s.clone());
                 }
             }
             let body = def.sql.trim().trim_end_matches(';');

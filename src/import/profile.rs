@@ -228,12 +228,7 @@ impl KindMap {
     }
 
     fn table_key_header(&self, idx: &HeaderIndex) -> Option<usize> {
-        let key = match self.table.as_str() {
-            "releases" => "release_id",
-            "changes" => "change_id",
-            "incidents" => "incident_id",
-            _ => "response_id",
-        };
+        let key = super::key_column(&self.table);
         self.columns.get(key)?.names().iter().find_map(|h| idx.get(h))
     }
 
