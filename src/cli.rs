@@ -26,9 +26,12 @@ pub struct GlobalArgs {
     /// Configuration file (default: relkpi.toml next to the warehouse, if present).
     #[arg(long, global = true, env = "RELKPI_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Print nothing but errors and requested output.
-    #[arg(short, long, global = true)]
+    /// Print nothing but errors and requested output (no progress bars).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Say more about what is done (-vv: every step, with timings).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,18 +56,34 @@ pub enum Command {
     ///
     /// Example: relkpi trend --period 2024-03 --months 12 --kpi change_failure_rate
     Trend(TrendArgs),
+    /// Write the monthly KPI report: one self-contained HTML page, kpis.json/csv and every chart as SVG and PNG.
+    ///
+    /// Example: relkpi report --period 2024-03 --against year-ago --months 6 --out reports/2024-03
+    Report(ReportArgs),
+    /// Draw one KPI's trend as an SVG or PNG file, for slides.
+    ///
+    /// Example: relkpi chart change_failure_rate --period 2024-03 --months 12 --out cfr.png
+    Chart(ChartArgs),
     /// Data-quality findings to know before trusting a number.
     ///
     /// Example: relkpi check --format json
     Check(CheckArgs),
     /// Build a fresh warehouse from the bundled sample data and show what it holds.
     ///
-    /// Example: relkpi demo --dir /tmp/relkpi-demo
+    /// Example: relkpi demo --dir relkpi-demo
     Demo(DemoArgs),
     /// Show the warehouse: schema version, row counts per table and source, last imports.
     ///
     /// Example: relkpi status
     Status(StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// Example: relkpi completions bash > relkpi.bash
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one per command into a folder.
+    ///
+    /// Example: relkpi man --out man/
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -244,4 +263,73 @@ pub struct DemoArgs {
 pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// What to compare with: previous, year-ago, or a period such as 2023-Q4.
+    #[arg(long, default_value = "previous")]
+    pub against: String,
+    /// Months of trend in the charts, ending with the period's month.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Output folder (default: reports/<period>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also print the page to report.pdf with headless Chromium.
+    #[arg(long)]
+    pub pdf: bool,
+    /// Also write the page's view model (the data the template lays out) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub view_model: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    /// Bars for counts, a line otherwise.
+    Auto,
+    Line,
+    Bar,
+}
+
+#[derive(Args, Debug)]
+pub struct ChartArgs {
+    /// The KPI id, e.g. change_failure_rate (see `relkpi kpi`).
+    pub kpi: String,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Months of trend, ending with the period's month.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Draw this period's value as a dashed line: previous, year-ago, a period, or none.
+    #[arg(long)]
+    pub against: Option<String>,
+    /// The file to write, .svg or .png (default: <KPI>.svg).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ChartKind::Auto)]
+    pub kind: ChartKind,
+    /// Leave out the rolling 3-month line.
+    #[arg(long)]
+    pub no_rolling: bool,
+    /// Width in pixels (PNG is drawn at twice this for sharpness).
+    #[arg(long, default_value_t = 900)]
+    pub width: u32,
+    #[arg(long, default_value_t = 360)]
+    pub height: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write relkpi.1 and relkpi-COMMAND.1 into this folder instead of printing relkpi.1.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

@@ -516,10 +516,32 @@ pub fn resolve_period(conn: &Connection, args: &crate::cli::PeriodArgs) -> Resul
     Period::latest_complete_month(chrono::Local::now().naive_local(), latest)
 }
 
-/// Run the policies, then the selected KPIs (all when `ids` is empty).
+/// What every KPI run of one process shares: the policies' verdicts on the
+/// changes (in the temp table `policy_violations`; they do not depend on the
+/// period), run once by `prepare`.
+pub struct Prepared {
+    pub policies: Vec<PolicyStatus>,
+    evaluated: i64,
+}
+
+/// Run the policies (once per process and configuration).
+pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
+    let defs = policy_defs(cfg)?;
+    // Policies see no period; any period will do for the parameters.
+    let any = Period::parse("2000")?;
+    let statuses = run_policies(conn, &defs, &Params::new(&any, None, cfg, 0))?;
+    let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;
+    Ok(Prepared {
+        policies: statuses,
+        evaluated,
+    })
+}
+
+/// Run the selected KPIs (all when `ids` is empty) for a period.
 pub fn compute(
     conn: &Connection,
     cfg: &Config,
+    prep: &Prepared,
     period: &Period,
     by: Option<&str>,
     ids: &[String],
@@ -536,11 +558,7 @@ pub fn compute(
             );
         }
     }
-    let policies = policy_defs(cfg)?;
-    let params = Params::new(period, by, cfg, 0);
-    let statuses = run_policies(conn, &policies, &params)?;
-    let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;
-    let params = Params::new(period, by, cfg, evaluated);
+    let params = Params::new(period, by, cfg, prep.evaluated);
     let mut kpis = Vec::new();
     let mut errors = Vec::new();
     for def in defs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)) {
@@ -563,7 +581,7 @@ pub fn compute(
             by: by.map(str::to_owned),
         },
         kpis,
-        policies: statuses,
+        policies: prep.policies.clone(),
         errors,
     })
 }

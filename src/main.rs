@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
+mod chart;
 mod cli;
 mod cmd;
 mod config;
@@ -12,7 +13,9 @@ mod kpi;
 mod output;
 mod period;
 mod queries;
+mod report;
 mod stats;
+mod ui;
 mod warehouse;
 
 /// Exit codes (documented in the README).
@@ -24,15 +27,30 @@ pub mod exit {
     pub const ERROR: u8 = 2;
 }
 
+/// `--version`: relkpi's and the DuckDB engine's.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        // SAFETY: duckdb_library_version returns a pointer to a static C string.
+        let duckdb = unsafe { std::ffi::CStr::from_ptr(duckdb::ffi::duckdb_library_version()) };
+        format!("{} (DuckDB {})", env!("CARGO_PKG_VERSION"), duckdb.to_string_lossy())
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().version(version()).get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    ui::init(cli.global.quiet, cli.global.verbose);
     match cmd::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("error: {err:#}");
+            ui::error(format!("{err:#}"));
             ExitCode::from(exit::ERROR)
         }
     }

@@ -14,7 +14,7 @@ use crate::period::Period;
 use crate::queries;
 use crate::warehouse::{Mode, Warehouse};
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Finding {
     pub check: String,
     pub source: String,

@@ -71,7 +71,12 @@ pub fn resolve_against(current: &Period, a: &CompareArgs) -> Result<Period> {
     if let (Some(f), Some(t)) = (&a.against_from, &a.against_to) {
         return Period::custom(f, t);
     }
-    match a.against.as_str() {
+    resolve_against_str(current, &a.against)
+}
+
+/// `previous`, `year-ago` or a period such as 2023-Q4.
+pub fn resolve_against_str(current: &Period, against: &str) -> Result<Period> {
+    match against {
         "previous" => current.previous(),
         "year-ago" | "year_ago" => current.year_ago(),
         other => Period::parse(other),
@@ -88,21 +93,21 @@ const MEDIAN_KPIS: &[&str] = &[
 pub fn compare(
     conn: &duckdb::Connection,
     cfg: &Config,
+    prep: &kpi::Prepared,
     cur: &Period,
     prev: &Period,
     ids: &[String],
     level: f64,
     min_records: i64,
 ) -> Result<CompareReport> {
-    let prev_rep = kpi::compute(conn, cfg, prev, None, ids)?;
+    let prev_rep = kpi::compute(conn, cfg, prep, prev, None, ids)?;
     let prev_params = Params::new(prev, None, cfg, 0);
     let prev_records: Vec<(String, Option<Vec<RecordRow>>)> = prev_rep
         .kpis
         .iter()
         .map(|k| Ok((k.id.clone(), kpi::records(conn, &k.id, &prev_params)?)))
         .collect::<Result<_>>()?;
-    // Computed second so that policy_violations is the current one (it does not depend on the period).
-    let cur_rep = kpi::compute(conn, cfg, cur, None, ids)?;
+    let cur_rep = kpi::compute(conn, cfg, prep, cur, None, ids)?;
     let cur_params = Params::new(cur, None, cfg, 0);
     let mut out = Vec::new();
     for k in cur_rep.kpis {
@@ -254,7 +259,8 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
         bail!("--level must be between 0 and 1");
     }
     let min_records = a.min_records.unwrap_or(cfg.compare.min_records);
-    let report = compare(&wh.conn, &cfg, &cur, &prev, &a.kpi, level, min_records)?;
+    let prep = kpi::prepare(&wh.conn, &cfg)?;
+    let report = compare(&wh.conn, &cfg, &prep, &cur, &prev, &a.kpi, level, min_records)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,
@@ -272,7 +278,7 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
         }
     }
     for e in &report.errors {
-        eprintln!("error: KPI {}: {}", e.id, e.error);
+        crate::ui::error(format!("KPI {}: {}", e.id, e.error));
     }
     Ok(if report.errors.is_empty() {
         crate::exit::OK

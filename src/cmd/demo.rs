@@ -1,6 +1,6 @@
-//! `relkpi demo`: a fresh warehouse from the bundled sample data (compiled into
-//! the binary, so it works from any folder), then the KPIs of the latest
-//! complete month.
+//! `relkpi demo`: the whole job on the bundled sample data (compiled into the
+//! binary, so it works from any folder): a fresh warehouse, the KPIs of the
+//! latest complete month, and that month's report in `reports/demo/`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::import::ImportOptions;
 use crate::kpi;
 use crate::queries::SAMPLE_DATA;
+use crate::report::ReportRequest;
 use crate::warehouse::{Mode, Warehouse};
 
 pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
@@ -44,6 +45,13 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
     let (_, failed) = crate::cmd::import::import_files(&wh, &files, &opts, g.quiet, Format::Table)?;
     let _ = std::fs::remove_dir_all(&samples);
     anyhow::ensure!(failed == 0, "{failed} sample files failed to import");
+    // Example targets, so the report shows red/amber/green; an existing file is kept.
+    let cfg_path = a.dir.join("relkpi.toml");
+    if !cfg_path.exists()
+        && let Some(f) = SAMPLE_DATA.get_file("relkpi.toml")
+    {
+        std::fs::write(&cfg_path, f.contents()).with_context(|| format!("cannot write {}", cfg_path.display()))?;
+    }
     let cfg = Config::load(g.config.as_deref(), &db)?;
     let period = kpi::resolve_period(
         &wh.conn,
@@ -53,14 +61,26 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
             to: None,
         },
     )?;
-    let report = kpi::compute(&wh.conn, &cfg, &period, None, &[])?;
+    let prep = kpi::prepare(&wh.conn, &cfg)?;
+    let report = kpi::compute(&wh.conn, &cfg, &prep, &period, None, &[])?;
     let mut out = std::io::stdout().lock();
     writeln!(out)?;
     crate::cmd::kpi::print_table(&mut out, &report)?;
+    drop(out);
+    let req = ReportRequest {
+        against: period.previous()?,
+        period: period.clone(),
+        months: 12,
+        level: cfg.compare.level,
+        min_records: cfg.compare.min_records,
+    };
+    let (index, _) = crate::cmd::report::write_report(&wh.conn, &cfg, &req, &a.dir.join("reports").join("demo"), false)?;
+    let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "\nwarehouse: {}\ntry: relkpi --db {} kpi --period {} --by service",
+        "\nwarehouse: {}\nreport:    {}\ntry: relkpi --db {} kpi --period {} --by service",
         db.display(),
+        index.display(),
         db.display(),
         report.period.label
     )?;

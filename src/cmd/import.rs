@@ -1,8 +1,6 @@
 //! `relkpi import FILE...`: each file in its own transaction; a failed file is
 //! reported and the others go on (exit 1), as are rejected rows.
 
-use std::io::Write;
-use std::path::Path;
 
 use anyhow::Result;
 
@@ -64,61 +62,71 @@ pub fn import_files(
 ) -> Result<(Vec<FileSummary>, usize)> {
     let mut summaries = Vec::new();
     let mut failed = 0;
+    let progress = crate::ui::Progress::new(files.len() as u64, "import");
     for f in files {
-        match import_one(wh, f, opts) {
+        progress.message(format!("{}: reading and mapping", f.display()));
+        let started = std::time::Instant::now();
+        let res = import::prepare(&wh.conn, f, opts).and_then(|prepared| {
+            progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&prepared)));
+            import::load::load(&wh.conn, prepared)
+        });
+        progress.step("");
+        crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
+        match res {
             Ok(s) => {
                 if format == Format::Table && !quiet {
-                    print_summary(&s)?;
+                    progress.println(summary_text(&s));
                 }
                 summaries.push(s);
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {e:#}\n  nothing from {} was loaded", f.display());
+                crate::ui::error(format!("{e:#}\n  nothing from {} was loaded", f.display()));
             }
         }
     }
     Ok((summaries, failed))
 }
 
-fn import_one(wh: &Warehouse, path: &Path, opts: &ImportOptions) -> Result<FileSummary> {
-    let prepared = import::prepare(&wh.conn, path, opts)?;
-    import::load::load(&wh.conn, prepared)
-}
-
-fn print_summary(s: &FileSummary) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(
+/// The summary of one file, as printed after it.
+fn summary_text(s: &FileSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = write!(
         out,
         "{}: {} {} ({} {}, dates {}), batch {}",
         s.file, s.source, s.kind, s.format, s.encoding, s.date_order, s.batch_id
-    )?;
-    writeln!(
+    );
+    let _ = write!(
         out,
-        "  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + skipped {} + rejected {}",
+        "\n  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + skipped {} + rejected {}",
         s.read, s.inserted, s.updated, s.unchanged, s.stale, s.folded, s.blank, s.skipped, s.rejected
-    )?;
+    );
     if s.derived_releases > 0 {
-        writeln!(out, "  releases derived from release changes: {}", s.derived_releases)?;
+        let _ = write!(out, "\n  releases derived from release changes: {}", s.derived_releases);
     }
     for u in &s.unmapped_values {
-        writeln!(
+        let _ = write!(
             out,
-            "  unrecognised {} value {:?} kept as is ({} rows)",
+            "\n  unrecognised {} value {:?} kept as is ({} rows)",
             u.column, u.value, u.rows
-        )?;
+        );
     }
     for w in &s.warnings {
-        writeln!(out, "  warning: {w}")?;
+        let _ = write!(out, "\n  warning: {w}");
     }
     if s.rejected > 0 {
-        writeln!(
+        let _ = write!(
             out,
-            "  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {}\"`",
+            "\n  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {}\"`",
             s.rejected, s.batch_id
-        )?;
+        );
     }
-    Ok(())
+    out
+}
+
+fn prepared_rows(p: &import::Prepared) -> usize {
+    p.records.len() + p.rejects.len()
 }
 
 fn summary_grid(summaries: &[FileSummary]) -> output::Grid {

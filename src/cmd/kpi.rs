@@ -19,7 +19,8 @@ pub fn run(g: &GlobalArgs, a: KpiArgs) -> Result<u8> {
     let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
     let period = kpi::resolve_period(&wh.conn, &a.period)?;
     let by = a.by.map(|b| b.as_str());
-    let report = kpi::compute(&wh.conn, &cfg, &period, by, &a.kpi)?;
+    let prep = kpi::prepare(&wh.conn, &cfg)?;
+    let report = kpi::compute(&wh.conn, &cfg, &prep, &period, by, &a.kpi)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,
@@ -27,10 +28,10 @@ pub fn run(g: &GlobalArgs, a: KpiArgs) -> Result<u8> {
         Format::Table => print_table(&mut out, &report)?,
     }
     for e in &report.errors {
-        eprintln!("error: KPI {}: {}", e.id, e.error);
+        crate::ui::error(format!("KPI {}: {}", e.id, e.error));
     }
     for p in report.policies.iter().filter(|p| p.error.is_some()) {
-        eprintln!("error: policy {}: {}", p.id, p.error.as_deref().unwrap_or_default());
+        crate::ui::error(format!("policy {}: {}", p.id, p.error.as_deref().unwrap_or_default()));
     }
     let partial = !report.errors.is_empty() || report.policies.iter().any(|p| p.error.is_some());
     Ok(if partial { exit::PARTIAL } else { exit::OK })

@@ -4,11 +4,15 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
+pub mod chart;
 pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod demo;
 pub mod import;
 pub mod kpi;
+pub mod man;
+pub mod report;
 pub mod sql;
 pub mod status;
 pub mod trend;
@@ -21,8 +25,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Kpi(a) => kpi::run(g, a),
         Command::Compare(a) => compare::run(g, a),
         Command::Trend(a) => trend::run(g, a),
+        Command::Report(a) => report::run(g, a),
+        Command::Chart(a) => chart::run(g, a),
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a),
         Command::Status(a) => status::run(g, a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
 }

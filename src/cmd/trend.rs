@@ -1,7 +1,7 @@
 //! `relkpi trend` (and `relkpi kpi --months N`): each KPI for the N months
 //! ending with a period, with a rolling 3-month value alongside: the KPI
-//! computed over the 3 months ending with that month (for counts, the monthly
-//! average of those 3 months).
+//! computed over the 3 months ending with that month; for counts, the mean of
+//! the three monthly values.
 
 use std::io::Write;
 
@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::kpi::{self, PeriodOut};
 use crate::output::{self, Grid};
 use crate::period::Period;
+use crate::ui::Progress;
 use crate::warehouse::{Mode, Warehouse};
 
 #[derive(Debug, Serialize, Clone)]
@@ -45,27 +46,69 @@ pub struct TrendReport {
 pub fn trend(
     conn: &duckdb::Connection,
     cfg: &Config,
+    prep: &kpi::Prepared,
     end: &Period,
     months: u32,
     ids: &[String],
+    progress: &Progress,
 ) -> Result<TrendReport> {
     let mut series: Vec<Series> = Vec::new();
-    for m in end.months_ending(months.max(1))? {
-        let rep = kpi::compute(conn, cfg, &m, None, ids)?;
-        let start3 = m.months_ending(1)?[0].clone();
+    let defs = kpi::kpi_defs()?;
+    let selected = |d: &&kpi::KpiDef| ids.is_empty() || ids.contains(&d.id);
+    // Counts (deployments, defects, backlog) roll as the mean of three monthly
+    // values: equal to a third of the 3-month count for flows, and right for
+    // the backlog, a stock. The other KPIs are computed over the 3 months.
+    let counts: Vec<String> = defs
+        .iter()
+        .filter(selected)
+        .filter(|d| d.unit == "count")
+        .map(|d| d.id.clone())
+        .collect();
+    let windowed: Vec<String> = defs
+        .iter()
+        .filter(selected)
+        .filter(|d| d.unit != "count")
+        .map(|d| d.id.clone())
+        .collect();
+    let months = months.max(1);
+    let all = end.months_ending(months + 2)?;
+    // Monthly count values of the two months before the first one shown.
+    let mut history: Vec<(String, Vec<Option<f64>>)> = counts.iter().map(|id| (id.clone(), Vec::new())).collect();
+    if !counts.is_empty() {
+        for m in &all[..2] {
+            let rep = kpi::compute(conn, cfg, prep, m, None, &counts)?;
+            for (id, h) in &mut history {
+                h.push(rep.kpis.iter().find(|k| &k.id == id).and_then(|k| k.value));
+            }
+        }
+    }
+    for m in &all[2..] {
+        progress.step(format!("trend: {}", m.label));
+        let rep = kpi::compute(conn, cfg, prep, m, None, ids)?;
         let window = Period::custom_dt(
-            start3
-                .from
-                .checked_sub_months(chrono::Months::new(2))
-                .unwrap_or(start3.from),
+            m.from.checked_sub_months(chrono::Months::new(2)).unwrap_or(m.from),
             m.to,
         )?;
-        let rolling = kpi::compute(conn, cfg, &window, None, ids)?;
+        let rolling = if windowed.is_empty() {
+            None
+        } else {
+            Some(kpi::compute(conn, cfg, prep, &window, None, &windowed)?)
+        };
         for k in rep.kpis {
-            let r = rolling.kpis.iter().find(|x| x.id == k.id).and_then(|x| x.value);
-            let r = if k.unit == "count" { r.map(|v| v / 3.0) } else { r };
+            let r = if k.unit == "count" {
+                history.iter_mut().find(|(id, _)| id == &k.id).and_then(|(_, h)| {
+                    h.push(k.value);
+                    let last3: Vec<f64> = h.iter().rev().take(3).flatten().copied().collect();
+                    (last3.len() == 3).then(|| last3.iter().sum::<f64>() / 3.0)
+                })
+            } else {
+                rolling
+                    .as_ref()
+                    .and_then(|r| r.kpis.iter().find(|x| x.id == k.id))
+                    .and_then(|x| x.value)
+            };
             let point = Point {
-                period: PeriodOut::from(&m),
+                period: PeriodOut::from(m),
                 value: k.value,
                 numerator: k.numerator,
                 denominator: k.denominator,
@@ -100,7 +143,10 @@ pub fn run_with(g: &GlobalArgs, period: &PeriodArgs, months: u32, ids: &[String]
     let cfg = Config::load(g.config.as_deref(), &g.db)?;
     let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
     let end = kpi::resolve_period(&wh.conn, period)?;
-    let report = trend(&wh.conn, &cfg, &end, months, ids)?;
+    let prep = kpi::prepare(&wh.conn, &cfg)?;
+    let progress = Progress::new(u64::from(months), "trend");
+    let report = trend(&wh.conn, &cfg, &prep, &end, months, ids, &progress)?;
+    drop(progress);
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => output::write_json(&mut out, &report)?,

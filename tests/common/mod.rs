@@ -96,3 +96,81 @@ pub fn shared_data(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// Headless Chromium for the page tests: `RELKPI_CHROMIUM` or `chromium` on
+/// PATH (`.ci/run` installs Debian's). Missing, the test fails saying how to
+/// install it.
+pub fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("RELKPI_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!("these tests render pages in headless Chromium: apt-get install chromium (or set RELKPI_CHROMIUM)");
+}
+
+/// What Chromium made of a page: the DOM after load, and every console
+/// message (a page without scripts should log none).
+pub struct Rendered {
+    pub dom: String,
+    pub console: Vec<String>,
+}
+
+fn chromium_cmd(profile: &Path) -> Command {
+    let mut c = Command::new(chromium());
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]);
+    c.arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+pub fn render_page(page: &Path) -> Rendered {
+    let profile = tempfile::tempdir().unwrap();
+    let out = chromium_cmd(profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    Rendered {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        console: String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(":CONSOLE"))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// A PNG screenshot of the page at the given window size.
+pub fn screenshot(page: &Path, png: &Path, width: u32, height: u32) {
+    let profile = tempfile::tempdir().unwrap();
+    let out = chromium_cmd(profile.path())
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+}

@@ -1,0 +1,76 @@
+//! `relkpi chart KPI`: one KPI's trend as an SVG or PNG file, for slides: the
+//! months ending with the period, the rolling 3-month value, the target lines
+//! and the comparison period's value.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::chart::{self, ChartSpec, Kind};
+use crate::cli::{ChartArgs, ChartKind, GlobalArgs};
+use crate::cmd::compare::resolve_against_str;
+use crate::cmd::trend;
+use crate::config::Config;
+use crate::kpi;
+use crate::warehouse::{Mode, Warehouse};
+
+pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.svg", a.kpi)));
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext != "svg" && ext != "png" {
+        bail!("--out {}: the file name must end in .svg or .png", out.display());
+    }
+    let cfg = Config::load(g.config.as_deref(), &g.db)?;
+    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
+    let end = kpi::resolve_period(&wh.conn, &a.period)?;
+    let ids = vec![a.kpi.clone()];
+    let prep = kpi::prepare(&wh.conn, &cfg)?;
+    let progress = crate::ui::Progress::new(u64::from(a.months.clamp(1, 120)), "chart");
+    let tr = trend::trend(&wh.conn, &cfg, &prep, &end, a.months.clamp(1, 120), &ids, &progress)?;
+    drop(progress);
+    let Some(series) = tr.series.first() else {
+        bail!("KPI {} returned nothing for {}", a.kpi, end.label);
+    };
+    let against = match a.against.as_deref() {
+        Some("none") | None => None,
+        Some(x) => {
+            let p = resolve_against_str(&end, x)?;
+            let rep = kpi::compute(&wh.conn, &cfg, &prep, &p, None, &ids)?;
+            rep.kpis.first().and_then(|k| k.value).map(|v| (p.label.clone(), v))
+        }
+    };
+    let target = cfg.targets.get(&series.id);
+    let spec = ChartSpec {
+        title: series.title.clone(),
+        unit: series.unit.clone(),
+        labels: series.points.iter().map(|p| p.period.label.clone()).collect(),
+        values: series.points.iter().map(|p| p.value).collect(),
+        rolling: if a.no_rolling {
+            Vec::new()
+        } else {
+            series.points.iter().map(|p| p.rolling_3m).collect()
+        },
+        target_green: target.map(|t| t.green),
+        target_amber: target.map(|t| t.amber),
+        against,
+        kind: match a.kind {
+            ChartKind::Auto => ChartSpec::default_kind(&series.unit),
+            ChartKind::Line => Kind::Line,
+            ChartKind::Bar => Kind::Bar,
+        },
+        width: a.width.clamp(200, 4000),
+        height: a.height.clamp(120, 3000),
+    };
+    if ext == "svg" {
+        crate::cmd::report::write_atomic(&out, chart::svg(&spec)?.as_bytes())?;
+    } else {
+        chart::png(&spec, &out)?;
+    }
+    if !g.quiet {
+        eprintln!("{} ({} months ending {}) written to {}", series.title, series.points.len(), end.label, out.display());
+    }
+    Ok(crate::exit::OK)
+}

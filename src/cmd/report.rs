@@ -1,0 +1,266 @@
+//! `relkpi report`: the monthly KPI report as one self-contained HTML page
+//! (inline CSS and SVG, no scripts), the figures as kpis.json and kpis.csv,
+//! every chart as SVG and PNG, and optionally a PDF printed by headless
+//! Chromium. Files are written under a temporary name and renamed, and a lock
+//! keeps two reports from writing into the same folder at once.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::chart;
+use crate::cli::{GlobalArgs, ReportArgs};
+use crate::cmd::compare::Comparison;
+use crate::cmd::trend::Series;
+use crate::config::Config;
+use crate::kpi::{self, PeriodOut};
+use crate::output::{self, Grid};
+use crate::report::{self, ReportModel, ReportRequest};
+use crate::warehouse::{Mode, Warehouse};
+
+static TEMPLATE: &str = include_str!("../../templates/report.html");
+
+/// kpis.json: the figures the page shows, with the records behind them.
+#[derive(Serialize)]
+struct KpisFile<'a> {
+    period: &'a PeriodOut,
+    against: &'a PeriodOut,
+    generated_at: &'a str,
+    kpis: &'a [Comparison],
+    trend: &'a [Series],
+}
+
+pub fn run(g: &GlobalArgs, a: ReportArgs) -> Result<u8> {
+    let cfg = Config::load(g.config.as_deref(), &g.db)?;
+    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
+    let period = kpi::resolve_period(&wh.conn, &a.period)?;
+    let against = crate::cmd::compare::resolve_against_str(&period, &a.against)?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(&period.label));
+    let req = ReportRequest {
+        period,
+        against,
+        months: a.months.clamp(1, 120),
+        level: cfg.compare.level,
+        min_records: cfg.compare.min_records,
+    };
+    let (written, model) = write_report(&wh.conn, &cfg, &req, &out, a.pdf)?;
+    if let Some(p) = &a.view_model {
+        write_atomic(p, &serde_json::to_vec_pretty(&model)?)?;
+    }
+    crate::ui::verbose(1, format!("report written to {}", written.display()));
+    println!("{}", written.display());
+    Ok(crate::exit::OK)
+}
+
+/// Build and write the report into `out`; returns the path of index.html and
+/// the view model it was rendered from.
+pub fn write_report(
+    conn: &duckdb::Connection,
+    cfg: &Config,
+    req: &ReportRequest,
+    out: &Path,
+    pdf: bool,
+) -> Result<(PathBuf, ReportModel)> {
+    std::fs::create_dir_all(out.join("charts")).with_context(|| format!("cannot create {}", out.display()))?;
+    let _lock = lock(out)?;
+    let progress = crate::ui::Progress::new(0, "report");
+    let built = report::build(conn, cfg, req, &progress)?;
+    progress.message("writing files");
+    for (id, spec) in &built.specs {
+        let svg = chart::svg(spec)?;
+        write_atomic(&out.join("charts").join(format!("{id}.svg")), svg.as_bytes())?;
+        let png = out.join("charts").join(format!("{id}.png"));
+        let tmp = tmp_name(&png);
+        chart::png(spec, &tmp).with_context(|| format!("writing {}", png.display()))?;
+        rename(&tmp, &png)?;
+    }
+    let json = serde_json::to_vec_pretty(&KpisFile {
+        period: &built.model.period,
+        against: &built.model.against,
+        generated_at: &built.model.generated_at,
+        kpis: &built.comparison.kpis,
+        trend: &built.trend.series,
+    })?;
+    write_atomic(&out.join("kpis.json"), &json)?;
+    let mut csv = Vec::new();
+    kpis_grid(&built.model, &built.comparison.kpis).write_csv(&mut csv)?;
+    write_atomic(&out.join("kpis.csv"), &csv)?;
+    let html = render(&built.model)?;
+    let index = out.join("index.html");
+    write_atomic(&index, html.as_bytes())?;
+    if pdf {
+        progress.message("printing the PDF");
+        print_pdf(&index, &out.join("report.pdf"))?;
+    }
+    Ok((index, built.model))
+}
+
+pub fn render(model: &ReportModel) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .context("templates/report.html")?;
+    let html = env
+        .get_template("report.html")?
+        .render(minijinja::value::Serde(model))
+        .context("rendering templates/report.html")?;
+    Ok(html)
+}
+
+fn kpis_grid(m: &ReportModel, kpis: &[Comparison]) -> Grid {
+    let mut g = Grid::new(&[
+        "id",
+        "title",
+        "unit",
+        "better",
+        "period",
+        "value",
+        "numerator",
+        "denominator",
+        "count",
+        "against_period",
+        "against_value",
+        "delta",
+        "delta_rel",
+        "verdict",
+        "p_value",
+        "rag",
+        "dora_band",
+    ]);
+    for k in kpis {
+        let c = &k.current;
+        g.rows.push(vec![
+            c.id.clone(),
+            c.title.clone(),
+            c.unit.clone(),
+            c.better.clone(),
+            m.period.label.clone(),
+            output::fmt_opt(c.value),
+            output::fmt_opt(c.numerator),
+            output::fmt_opt(c.denominator),
+            c.count.to_string(),
+            m.against.label.clone(),
+            output::fmt_opt(k.against.value),
+            output::fmt_opt(k.delta),
+            output::fmt_opt(k.delta_rel),
+            k.verdict.clone(),
+            output::fmt_opt(k.p_value),
+            c.rag.clone().unwrap_or_default(),
+            c.extra
+                .get("dora_band")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        ]);
+    }
+    g
+}
+
+/// An exclusive lock on `DIR/.relkpi-report.lock`, held while writing.
+fn lock(out: &Path) -> Result<File> {
+    let path = out.join(".relkpi-report.lock");
+    let f = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another relkpi report is writing into {}; wait for it or choose another --out",
+            out.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// `.NAME.tmp-PID.EXT` beside `path`: hidden, per process, same extension (the
+/// PNG encoder picks the format from it).
+fn tmp_name(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    path.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()))
+}
+
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
+}
+
+/// Write to a temporary file in the same folder, flush it to disk, rename: a
+/// reader sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_name(path);
+    let res = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    rename(&tmp, path)
+}
+
+/// Chromium or Chrome: `RELKPI_CHROMIUM`, else the usual names on PATH.
+pub fn find_chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RELKPI_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn print_pdf(index: &Path, pdf: &Path) -> Result<()> {
+    let Some(browser) = find_chromium() else {
+        bail!(
+            "--pdf needs Chromium or Chrome to print the page, and none was found on PATH; \
+             install it (Debian/Ubuntu: apt-get install chromium) or set RELKPI_CHROMIUM to its path. \
+             The HTML report is at {}",
+            index.display()
+        );
+    };
+    let index = index.canonicalize()?;
+    let tmp = tmp_name(pdf);
+    let profile = std::env::temp_dir().join(format!("relkpi-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&profile).with_context(|| format!("cannot create {}", profile.display()))?;
+    let output = Command::new(&browser)
+        .args(CHROMIUM_FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", tmp.display()))
+        .arg(format!("file://{}", index.display()))
+        .output()
+        .with_context(|| format!("cannot run {}", browser.display()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let output = output?;
+    if !output.status.success() || !tmp.is_file() {
+        let _ = std::fs::remove_file(&tmp);
+        bail!(
+            "{} could not print the PDF ({}): {}",
+            browser.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        );
+    }
+    rename(&tmp, pdf)
+}
+
+/// Headless, offline, and no background traffic on a closed network.
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+];

@@ -1,0 +1,648 @@
+//! The monthly report's view model: everything the page shows, already
+//! formatted for people, built from the KPI engine (compare, trend, breakdowns,
+//! records), the data-quality checks and the import batches. The template
+//! (templates/report.html) only lays it out; `relkpi report` writes it.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::chart::{self, ChartSpec};
+use crate::cmd::check;
+use crate::cmd::compare::{self, CompareReport, Comparison};
+use crate::cmd::trend::{self, TrendReport};
+use crate::config::Config;
+use crate::kpi::{self, KpiResult, PeriodOut, RecordRow};
+use crate::output;
+use crate::period::Period;
+use crate::queries;
+use crate::ui::Progress;
+
+/// The order KPIs appear in on the page: the ITIL release KPIs as KPIS.md
+/// lists them, then the DORA recovery time, then the change-level ones.
+const ORDER: &[&str] = &[
+    "release_success_rate",
+    "deployment_frequency",
+    "release_lead_time",
+    "defects_introduced",
+    "change_failure_rate",
+    "pending_release_backlog",
+    "rollback_rate",
+    "user_satisfaction",
+    "policy_compliance_rate",
+    "schedule_adherence_rate",
+    "failed_deployment_recovery_time",
+    "change_lead_time",
+    "change_rollback_rate",
+    "change_schedule_adherence_rate",
+    "emergency_change_rate",
+    "rework_rate",
+];
+
+/// Position of a KPI on the page; KPIs added later go last, by id.
+fn rank(id: &str) -> (usize, String) {
+    (ORDER.iter().position(|x| *x == id).unwrap_or(ORDER.len()), id.to_owned())
+}
+
+/// KPIs shown as columns of the breakdown tables (the ones that make sense per
+/// service or team and fit on a page).
+const BREAKDOWN_KPIS: &[&str] = &[
+    "deployment_frequency",
+    "release_success_rate",
+    "change_failure_rate",
+    "rollback_rate",
+    "schedule_adherence_rate",
+    "release_lead_time",
+    "defects_introduced",
+    "policy_compliance_rate",
+];
+
+/// The drill-down tables: the records behind the bad news, by KPI.
+const DRILLDOWNS: &[(&str, &str)] = &[
+    ("release_success_rate", "Failed releases"),
+    ("rollback_rate", "Rolled-back releases"),
+    ("schedule_adherence_rate", "Late releases"),
+    ("change_failure_rate", "Failed changes"),
+    ("change_rollback_rate", "Rolled-back changes"),
+    ("policy_compliance_rate", "Policy violations"),
+    ("defects_introduced", "Incidents attributed to releases"),
+];
+
+/// Rows shown per drill-down table; the rest are in kpis.json.
+const DRILL_ROWS: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub period: Period,
+    pub against: Period,
+    pub months: u32,
+    pub level: f64,
+    pub min_records: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportModel {
+    pub title: String,
+    pub period: PeriodOut,
+    pub period_text: String,
+    pub against: PeriodOut,
+    pub against_text: String,
+    pub generated_at: String,
+    pub data_as_of: String,
+    pub months: u32,
+    pub summary: Vec<SummaryItem>,
+    pub tiles: Vec<Tile>,
+    pub charts: Vec<ChartView>,
+    pub breakdowns: Vec<Breakdown>,
+    pub drilldowns: Vec<Drill>,
+    pub quality: Quality,
+    pub methodology: Vec<Method>,
+    pub batches: Vec<BatchView>,
+    pub settings: Vec<Setting>,
+    pub errors: Vec<String>,
+    pub upcoming: Vec<UpcomingView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryItem {
+    pub label: String,
+    pub count: usize,
+    pub class: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tile {
+    pub id: String,
+    pub title: String,
+    pub value: String,
+    pub basis: String,
+    pub against_value: String,
+    pub delta: String,
+    pub verdict: String,
+    /// good / bad / flat / muted: the verdict's colour.
+    pub verdict_class: String,
+    pub arrow: String,
+    /// red / amber / green, or empty without a target.
+    pub rag: String,
+    pub target: String,
+    pub dora_band: String,
+    pub p_value: String,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChartView {
+    pub id: String,
+    pub title: String,
+    pub caption: String,
+    /// The chart as SVG markup, inlined in the page.
+    pub svg: String,
+    pub svg_file: String,
+    pub png_file: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Breakdown {
+    pub dimension: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<BreakdownRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakdownRow {
+    pub name: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub rag: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Drill {
+    pub id: String,
+    pub title: String,
+    pub explanation: String,
+    pub kpi: String,
+    pub rows: Vec<DrillRow>,
+    pub total: usize,
+    pub more: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DrillRow {
+    pub record_id: String,
+    pub title: String,
+    pub service: String,
+    pub team: String,
+    pub when: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Quality {
+    pub rejected_total: i64,
+    /// Rows rejected at import, by file and reason.
+    pub rejected: Vec<check::Finding>,
+    pub findings: Vec<check::Finding>,
+    pub unattributed_incidents: i64,
+    pub not_evaluated: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Method {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    pub better: String,
+    pub definition: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchView {
+    pub batch_id: i64,
+    pub file: String,
+    pub source: String,
+    pub kind: String,
+    pub read: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub rejected: i64,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Setting {
+    pub name: String,
+    pub value: String,
+}
+
+/// A release or change planned in the coming weeks (filled by the schedule).
+#[derive(Debug, Serialize, Clone)]
+pub struct UpcomingView {
+    pub kind: String,
+    pub id: String,
+    pub title: String,
+    pub service: String,
+    pub planned_start: String,
+    pub planned_end: String,
+    pub flags: String,
+}
+
+/// Everything the report shows, plus the data behind kpis.json.
+pub struct Built {
+    pub model: ReportModel,
+    pub comparison: CompareReport,
+    pub trend: TrendReport,
+    /// One chart per KPI, for the SVG and PNG files.
+    pub specs: Vec<(String, ChartSpec)>,
+}
+
+pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progress: &Progress) -> Result<Built> {
+    // compare, the trend months, two breakdowns, the checks, the charts.
+    progress.inc_length(u64::from(req.months) + 5 + ORDER.len() as u64);
+    progress.message("policies");
+    let prep = kpi::prepare(conn, cfg)?;
+    progress.step(format!("{} against {}", req.period.label, req.against.label));
+    let cmp = compare::compare(
+        conn,
+        cfg,
+        &prep,
+        &req.period,
+        &req.against,
+        &[],
+        req.level,
+        req.min_records,
+    )?;
+    progress.step("trend");
+    let mut cmp = cmp;
+    cmp.kpis.sort_by_key(|k| rank(&k.current.id));
+    let mut tr = trend::trend(conn, cfg, &prep, &req.period, req.months, &[], progress)?;
+    tr.series.sort_by_key(|s| rank(&s.id));
+    let mut breakdowns = Vec::new();
+    let ids: Vec<String> = BREAKDOWN_KPIS.iter().map(|s| s.to_string()).collect();
+    for (dim, label) in [("service", "Service"), ("team", "Team")] {
+        progress.step(format!("by {dim}"));
+        let rep = kpi::compute(conn, cfg, &prep, &req.period, Some(dim), &ids)?;
+        breakdowns.push(breakdown(label, dim, &rep.kpis));
+    }
+    progress.step("data-quality checks");
+    let findings = check::findings(conn)?;
+    let quality = quality(&prep.policies, findings);
+    let specs: Vec<(String, ChartSpec)> = tr
+        .series
+        .iter()
+        .map(|s| (s.id.clone(), chart_spec(s, cfg, &cmp)))
+        .collect();
+    let mut charts = Vec::new();
+    for (id, spec) in &specs {
+        progress.step(format!("chart: {id}"));
+        let series = tr.series.iter().find(|s| &s.id == id);
+        charts.push(ChartView {
+            id: id.clone(),
+            title: spec.title.clone(),
+            caption: series.map(caption).unwrap_or_default(),
+            svg: chart::svg(spec).with_context(|| format!("chart of {id}"))?,
+            svg_file: format!("charts/{id}.svg"),
+            png_file: format!("charts/{id}.png"),
+        });
+    }
+    let tiles: Vec<Tile> = cmp.kpis.iter().map(|c| tile(c, cfg)).collect();
+    let count = |f: &dyn Fn(&Tile) -> bool| tiles.iter().filter(|t| f(t)).count();
+    let summary = vec![
+        SummaryItem {
+            label: "improved".into(),
+            count: count(&|t| t.verdict == "improved"),
+            class: "good".into(),
+        },
+        SummaryItem {
+            label: "worsened".into(),
+            count: count(&|t| t.verdict == "worsened"),
+            class: "bad".into(),
+        },
+        SummaryItem {
+            label: "red".into(),
+            count: count(&|t| t.rag == "red"),
+            class: "red".into(),
+        },
+        SummaryItem {
+            label: "amber".into(),
+            count: count(&|t| t.rag == "amber"),
+            class: "amber".into(),
+        },
+        SummaryItem {
+            label: "green".into(),
+            count: count(&|t| t.rag == "green"),
+            class: "green".into(),
+        },
+    ];
+    let drilldowns = DRILLDOWNS
+        .iter()
+        .filter_map(|(id, title)| {
+            let c = cmp.kpis.iter().find(|k| k.current.id == *id)?;
+            Some(drill(id, title, &c.records.current))
+        })
+        .collect();
+    let methodology = kpi::kpi_defs()?
+        .into_iter()
+        .map(|d| Method {
+            id: d.id,
+            title: d.title,
+            unit: d.unit,
+            better: d.better,
+            definition: d.definition,
+            origin: d.origin,
+        })
+        .collect();
+    let batches = batches(conn)?;
+    let data_as_of = batches
+        .iter()
+        .map(|b| b.finished_at.clone())
+        .max()
+        .unwrap_or_else(|| "no imports".into());
+    let s = &cmp.settings;
+    let settings = vec![
+        Setting {
+            name: "Attribution window".into(),
+            value: format!("{} days", s.window_days),
+        },
+        Setting {
+            name: "Major incident".into(),
+            value: format!("priority {} or higher", s.major_priority),
+        },
+        Setting {
+            name: "CI-window attribution".into(),
+            value: if s.ci_window { "on" } else { "off" }.into(),
+        },
+        Setting {
+            name: "Schedule tolerance".into(),
+            value: format!("{} h", s.tolerance_hours),
+        },
+        Setting {
+            name: "DORA benchmark".into(),
+            value: format!("{} edition", s.dora_edition),
+        },
+        Setting {
+            name: "Significance level".into(),
+            value: format!("{} (verdict needs at least {} records per period)", req.level, req.min_records),
+        },
+    ];
+    let errors = cmp
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.id, e.error))
+        .collect();
+    let model = ReportModel {
+        title: format!("Release management KPIs — {}", cmp.period.label),
+        period_text: period_text(&req.period),
+        against_text: period_text(&req.against),
+        period: cmp.period.clone(),
+        against: cmp.against.clone(),
+        generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+        data_as_of,
+        months: req.months,
+        summary,
+        tiles,
+        charts,
+        breakdowns,
+        drilldowns,
+        quality,
+        methodology,
+        batches,
+        settings,
+        errors,
+        upcoming: Vec::new(),
+    };
+    Ok(Built {
+        model,
+        comparison: cmp,
+        trend: tr,
+        specs,
+    })
+}
+
+/// "1 Mar 2024 – 31 Mar 2024" (the end shown inclusive).
+pub fn period_text(p: &Period) -> String {
+    let last = p.to - chrono::Duration::seconds(1);
+    format!("{} – {}", p.from.format("%-d %b %Y"), last.format("%-d %b %Y"))
+}
+
+fn target_text(cfg: &Config, id: &str, unit: &str, better: &str) -> String {
+    match cfg.targets.get(id) {
+        Some(t) => format!(
+            "target {} {}",
+            if better == "higher" { "≥" } else { "≤" },
+            output::fmt_value(unit, Some(t.green))
+        ),
+        None => String::new(),
+    }
+}
+
+fn basis(k: &KpiResult) -> String {
+    match (k.unit.as_str(), k.numerator, k.denominator) {
+        ("ratio", Some(n), Some(d)) => format!("{n} of {d}"),
+        ("days" | "hours" | "score", _, _) => format!("median of {}", k.count),
+        _ => String::new(),
+    }
+}
+
+fn tile(c: &Comparison, cfg: &Config) -> Tile {
+    let k = &c.current;
+    let verdict_class = match c.verdict.as_str() {
+        "improved" => "good",
+        "worsened" => "bad",
+        "unchanged" => "flat",
+        _ => "muted",
+    };
+    let arrow = match c.delta {
+        Some(d) if d > 1e-12 => "▲",
+        Some(d) if d < -1e-12 => "▼",
+        Some(_) => "■",
+        None => "",
+    };
+    let delta = match (c.delta, c.delta_rel) {
+        (Some(d), Some(r)) => format!("{} ({:+.0}%)", output::fmt_delta(&k.unit, d), r * 100.0),
+        (Some(d), None) => output::fmt_delta(&k.unit, d),
+        _ => String::new(),
+    };
+    Tile {
+        id: k.id.clone(),
+        title: k.title.clone(),
+        value: output::fmt_value(&k.unit, k.value),
+        basis: basis(k),
+        against_value: output::fmt_value(&k.unit, c.against.value),
+        delta,
+        verdict: c.verdict.clone(),
+        verdict_class: verdict_class.into(),
+        arrow: arrow.into(),
+        rag: k.rag.clone().unwrap_or_default(),
+        target: target_text(cfg, &k.id, &k.unit, &k.better),
+        dora_band: k
+            .extra
+            .get("dora_band")
+            .and_then(|v| v.as_str())
+            .map(|b| format!("DORA: {b}"))
+            .unwrap_or_default(),
+        p_value: c.p_value.map(|p| format!("p = {p:.3}")).unwrap_or_default(),
+        note: k.note.clone().unwrap_or_default(),
+    }
+}
+
+fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec {
+    let target = cfg.targets.get(&s.id);
+    let against = cmp
+        .kpis
+        .iter()
+        .find(|c| c.current.id == s.id)
+        .and_then(|c| c.against.value)
+        .map(|v| (cmp.against.label.clone(), v));
+    ChartSpec {
+        title: s.title.clone(),
+        unit: s.unit.clone(),
+        labels: s.points.iter().map(|p| p.period.label.clone()).collect(),
+        values: s.points.iter().map(|p| p.value).collect(),
+        rolling: s.points.iter().map(|p| p.rolling_3m).collect(),
+        target_green: target.map(|t| t.green),
+        target_amber: target.map(|t| t.amber),
+        against,
+        kind: ChartSpec::default_kind(&s.unit),
+        width: 640,
+        height: 270,
+    }
+}
+
+fn caption(s: &trend::Series) -> String {
+    let shown: Vec<f64> = s.points.iter().filter_map(|p| p.value).collect();
+    let better = if s.better == "higher" {
+        "higher is better"
+    } else {
+        "lower is better"
+    };
+    match (shown.iter().copied().reduce(f64::min), shown.iter().copied().reduce(f64::max)) {
+        (Some(lo), Some(hi)) => format!(
+            "{} months; {better}; lowest {}, highest {}.",
+            s.points.len(),
+            output::fmt_value(&s.unit, Some(lo)),
+            output::fmt_value(&s.unit, Some(hi))
+        ),
+        _ => format!("{} months; {better}; no data.", s.points.len()),
+    }
+}
+
+fn breakdown(label: &str, dim: &str, kpis: &[KpiResult]) -> Breakdown {
+    let defs: Vec<&KpiResult> = BREAKDOWN_KPIS
+        .iter()
+        .filter_map(|id| kpis.iter().find(|k| &k.id == id))
+        .collect();
+    let mut groups: BTreeMap<String, BTreeMap<String, &KpiResult>> = BTreeMap::new();
+    for k in kpis {
+        let Some(g) = k.group.as_ref().and_then(|g| g.get(dim)) else {
+            continue;
+        };
+        if BREAKDOWN_KPIS.contains(&k.id.as_str()) {
+            groups.entry(g.clone()).or_default().insert(k.id.clone(), k);
+        }
+    }
+    let rows = groups
+        .into_iter()
+        // A group with nothing to show in this period is left out.
+        .filter(|(_, m)| m.values().any(|k| k.value.is_some_and(|v| v != 0.0) || k.count > 0))
+        .map(|(name, m)| BreakdownRow {
+            name,
+            cells: defs
+                .iter()
+                .map(|d| match m.get(&d.id) {
+                    Some(k) => Cell {
+                        text: output::fmt_value(&k.unit, k.value),
+                        rag: k.rag.clone().unwrap_or_default(),
+                    },
+                    None => Cell {
+                        text: "–".into(),
+                        rag: String::new(),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    Breakdown {
+        dimension: label.into(),
+        columns: defs.iter().map(|d| d.title.clone()).collect(),
+        rows,
+    }
+}
+
+/// The records file's description (its comment after the `records:` line).
+fn records_explanation(id: &str) -> String {
+    queries::text(&format!("records/{id}.sql"))
+        .map(|sql| {
+            sql.lines()
+                .map_while(|l| l.strip_prefix("--"))
+                .map(str::trim)
+                .filter(|l| !l.starts_with("records:"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn drill(id: &str, title: &str, records: &[RecordRow]) -> Drill {
+    let rows = records
+        .iter()
+        .take(DRILL_ROWS)
+        .map(|r| DrillRow {
+            record_id: r.record_id.clone(),
+            title: r.title.clone().unwrap_or_default(),
+            service: r.service.clone().unwrap_or_default(),
+            team: r.team.clone().unwrap_or_default(),
+            when: r.occurred_at.clone().unwrap_or_default(),
+            detail: r.detail.clone().unwrap_or_default(),
+        })
+        .collect();
+    Drill {
+        id: format!("drill-{id}"),
+        title: title.into(),
+        explanation: records_explanation(id),
+        kpi: id.into(),
+        rows,
+        total: records.len(),
+        more: records.len().saturating_sub(DRILL_ROWS),
+    }
+}
+
+fn quality(policies: &[kpi::PolicyStatus], findings: Vec<check::Finding>) -> Quality {
+    let (rejected, findings): (Vec<check::Finding>, Vec<check::Finding>) =
+        findings.into_iter().partition(|f| f.check == "rejected_rows");
+    let rejected_total = rejected.iter().map(|r| r.count).sum();
+    let unattributed_incidents = findings
+        .iter()
+        .filter(|f| f.check == "unattributed_incidents")
+        .map(|f| f.count)
+        .sum();
+    let not_evaluated = policies
+        .iter()
+        .flat_map(|p| {
+            let mut v: Vec<String> = p
+                .not_evaluated
+                .iter()
+                .map(|s| format!("{} ({}): not evaluated for source {s}, which lacks the data it needs", p.title, p.id))
+                .collect();
+            if let Some(e) = &p.error {
+                v.push(format!("{} ({}): failed: {e}", p.title, p.id));
+            }
+            v
+        })
+        .collect();
+    Quality {
+        rejected_total,
+        rejected,
+        findings,
+        unattributed_incidents,
+        not_evaluated,
+    }
+}
+
+fn batches(conn: &duckdb::Connection) -> Result<Vec<BatchView>> {
+    let sql = queries::text("report/import_batches.sql").context("report/import_batches.sql missing")?;
+    let rows = conn
+        .prepare(sql)?
+        .query_map([], |r| {
+            Ok(BatchView {
+                batch_id: r.get(0)?,
+                file: r.get(1)?,
+                source: r.get(2)?,
+                kind: r.get(3)?,
+                read: r.get(4)?,
+                inserted: r.get(5)?,
+                updated: r.get(6)?,
+                rejected: r.get(7)?,
+                finished_at: r.get(8)?,
+            })
+        })?
+        .collect::<duckdb::Result<_>>()
+        .context("queries/report/import_batches.sql")?;
+    Ok(rows)
+}
