@@ -524,8 +524,20 @@ pub struct Prepared {
     evaluated: i64,
 }
 
-/// Run the policies (once per process and configuration).
+/// Run the policies and cache the attribution for the configured settings
+/// (queries/session/attribution_cache.sql), once per process: the warehouse
+/// does not change while relkpi computes.
 pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
+    let db: String = conn.query_row("select current_database()", [], |r| r.get(0))?;
+    let a = &cfg.attribution;
+    let sql = queries::text("session/attribution_cache.sql")
+        .context("session/attribution_cache.sql missing")?
+        .replace("{db}", &format!("\"{}\"", db.replace('"', "\"\"")))
+        .replace("{window_days}", &a.window_days.to_string())
+        .replace("{major_priority}", &a.major_priority.to_string())
+        .replace("{ci_window}", if a.ci_window { "true" } else { "false" });
+    conn.execute_batch(&sql)
+        .context("queries/session/attribution_cache.sql")?;
     let defs = policy_defs(cfg)?;
     // Policies see no period; any period will do for the parameters.
     let any = Period::parse("2000")?;
