@@ -64,6 +64,14 @@ pub enum Command {
     ///
     /// Example: relkpi chart change_failure_rate --period 2024-03 --months 12 --out cfr.png
     Chart(ChartArgs),
+    /// The forward schedule of change: releases and changes planned in the coming weeks, with conflicts flagged.
+    ///
+    /// Example: relkpi schedule --from 2024-03-01 --weeks 6 --format html --out schedule.html
+    Schedule(ScheduleArgs),
+    /// A post-implementation review card for a release, or one per release deployed in a period.
+    ///
+    /// Example: relkpi review --period 2024-03 --out reviews/2024-03
+    Review(ReviewArgs),
     /// Data-quality findings to know before trusting a number.
     ///
     /// Example: relkpi check --format json
@@ -330,6 +338,45 @@ pub struct CompletionsArgs {
 #[derive(Args, Debug)]
 pub struct ManArgs {
     /// Write relkpi.1 and relkpi-COMMAND.1 into this folder instead of printing relkpi.1.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleFormat {
+    Table,
+    Csv,
+    Json,
+    /// A calendar page to send to stakeholders.
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// First day (default: today), e.g. 2024-03-01.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// How many weeks ahead.
+    #[arg(long, default_value_t = 6)]
+    pub weeks: u32,
+    #[arg(long, value_enum, default_value_t = ScheduleFormat::Table)]
+    pub format: ScheduleFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReviewArgs {
+    /// The release to review (or use --period for every release deployed in a period).
+    #[arg(required_unless_present_any = ["period", "from"])]
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// The release's source system, when the id exists in several.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Output folder (default: reports/reviews/ for one release, reports/<period>/reviews/ for a period).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

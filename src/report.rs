@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::chart::{self, ChartSpec};
-use crate::cmd::check;
+use crate::cmd::{check, review, schedule};
 use crate::cmd::compare::{self, CompareReport, Comparison};
 use crate::cmd::trend::{self, TrendReport};
 use crate::config::Config;
@@ -69,6 +69,9 @@ const DRILLDOWNS: &[(&str, &str)] = &[
     ("defects_introduced", "Incidents attributed to releases"),
 ];
 
+/// Weeks of the forward schedule shown after the period ("coming up").
+const UPCOMING_WEEKS: u32 = 6;
+
 /// Rows shown per drill-down table; the rest are in kpis.json.
 const DRILL_ROWS: usize = 50;
 
@@ -101,7 +104,11 @@ pub struct ReportModel {
     pub batches: Vec<BatchView>,
     pub settings: Vec<Setting>,
     pub errors: Vec<String>,
+    /// Planned in the weeks after the period (the forward schedule).
     pub upcoming: Vec<UpcomingView>,
+    pub upcoming_weeks: u32,
+    /// Review cards written next to the page (reviews/).
+    pub reviews: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +182,8 @@ pub struct Drill {
 #[derive(Debug, Serialize)]
 pub struct DrillRow {
     pub record_id: String,
+    /// The record's review card, for releases (relative to index.html).
+    pub link: String,
     pub title: String,
     pub service: String,
     pub team: String,
@@ -240,6 +249,8 @@ pub struct Built {
     pub trend: TrendReport,
     /// One chart per KPI, for the SVG and PNG files.
     pub specs: Vec<(String, ChartSpec)>,
+    /// Review cards of the releases deployed in the period.
+    pub cards: Vec<review::Card>,
 }
 
 pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progress: &Progress) -> Result<Built> {
@@ -270,6 +281,21 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         let rep = kpi::compute(conn, cfg, &prep, &req.period, Some(dim), &ids)?;
         breakdowns.push(breakdown(label, dim, &rep.kpis));
     }
+    progress.step("review cards and the forward schedule");
+    let cards = review::cards_for_period(conn, cfg, &req.period)?;
+    let upcoming = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?
+        .items
+        .into_iter()
+        .map(|i| UpcomingView {
+            kind: i.kind,
+            id: i.id,
+            title: i.title.unwrap_or_default(),
+            service: i.service.unwrap_or_default(),
+            planned_start: i.planned_start,
+            planned_end: i.planned_end.unwrap_or_default(),
+            flags: i.flags.join("; "),
+        })
+        .collect();
     progress.step("data-quality checks");
     let findings = check::findings(conn)?;
     let quality = quality(&prep.policies, findings);
@@ -324,7 +350,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         .iter()
         .filter_map(|(id, title)| {
             let c = cmp.kpis.iter().find(|k| k.current.id == *id)?;
-            Some(drill(id, title, &c.records.current))
+            Some(drill(id, title, &c.records.current, &cards))
         })
         .collect();
     let methodology = kpi::kpi_defs()?
@@ -395,13 +421,16 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         batches,
         settings,
         errors,
-        upcoming: Vec::new(),
+        upcoming,
+        upcoming_weeks: UPCOMING_WEEKS,
+        reviews: cards.len(),
     };
     Ok(Built {
         model,
         comparison: cmp,
         trend: tr,
         specs,
+        cards,
     })
 }
 
@@ -569,11 +598,17 @@ fn records_explanation(id: &str) -> String {
         .unwrap_or_default()
 }
 
-fn drill(id: &str, title: &str, records: &[RecordRow]) -> Drill {
+fn drill(id: &str, title: &str, records: &[RecordRow], cards: &[review::Card]) -> Drill {
+    let release_kpi = ["release_success_rate", "rollback_rate", "schedule_adherence_rate"].contains(&id);
     let rows = records
         .iter()
         .take(DRILL_ROWS)
         .map(|r| DrillRow {
+            link: cards
+                .iter()
+                .find(|c| release_kpi && c.release_id == r.record_id)
+                .map(|c| format!("reviews/{}", c.file))
+                .unwrap_or_default(),
             record_id: r.record_id.clone(),
             title: r.title.clone().unwrap_or_default(),
             service: r.service.clone().unwrap_or_default(),

@@ -13,6 +13,8 @@ pub mod import;
 pub mod kpi;
 pub mod man;
 pub mod report;
+pub mod review;
+pub mod schedule;
 pub mod sql;
 pub mod status;
 pub mod trend;
@@ -27,6 +29,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Trend(a) => trend::run(g, a),
         Command::Report(a) => report::run(g, a),
         Command::Chart(a) => chart::run(g, a),
+        Command::Schedule(a) => schedule::run(g, a),
+        Command::Review(a) => review::run(g, a),
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a),
         Command::Status(a) => status::run(g, a),

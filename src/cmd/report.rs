@@ -81,6 +81,7 @@ pub fn write_report(
         chart::png(spec, &tmp).with_context(|| format!("writing {}", png.display()))?;
         rename(&tmp, &png)?;
     }
+    crate::cmd::review::write_period(&built.cards, &req.period, &out.join("reviews"))?;
     let json = serde_json::to_vec_pretty(&KpisFile {
         period: &built.model.period,
         against: &built.model.against,
