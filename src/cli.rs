@@ -72,6 +72,14 @@ pub enum Command {
     ///
     /// Example: relkpi review --period 2024-03 --out reviews/2024-03
     Review(ReviewArgs),
+    /// Write a synthetic ServiceNow export set of any size (for benchmarks and trials).
+    ///
+    /// Example: relkpi generate --changes 20000 --seed 7 --out generated
+    Generate(GenerateArgs),
+    /// Export the tables, attribution links and monthly KPI results as Parquet or CSV, partitioned by source and month.
+    ///
+    /// Example: relkpi export --format parquet --months 6 --out export
+    Export(ExportArgs),
     /// Data-quality findings to know before trusting a number.
     ///
     /// Example: relkpi check --format json
@@ -379,4 +387,45 @@ pub struct ReviewArgs {
     /// Output folder (default: reports/reviews/ for one release, reports/<period>/reviews/ for a period).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// How many changes; releases (one per 9 changes), incidents (about one per
+    /// change) and satisfaction answers (3 per release) follow.
+    #[arg(long, default_value_t = 100_000)]
+    pub changes: u64,
+    /// The same seed gives the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Months covered, from January 2024.
+    #[arg(long, default_value_t = 24)]
+    pub months: u32,
+    /// Output folder.
+    #[arg(long, default_value = "generated")]
+    pub out: PathBuf,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Parquet,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output folder (one subfolder per table, Hive-partitioned by source and month).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+    /// KPI results for this many months ending with --period.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// The last month of KPI results (default: the latest complete month).
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Write into a folder that is not empty.
+    #[arg(long)]
+    pub force: bool,
 }

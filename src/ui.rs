@@ -72,6 +72,10 @@ impl Progress {
         Progress { bar }
     }
 
+    pub fn set(&self, pos: u64) {
+        self.bar.set_position(pos);
+    }
+
     pub fn inc_length(&self, n: u64) {
         self.bar.inc_length(n);
     }

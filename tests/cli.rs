@@ -9,8 +9,8 @@ use std::process::Command;
 use common::Workdir;
 
 const COMMANDS: &[&str] = &[
-    "import", "sql", "kpi", "compare", "trend", "report", "chart", "schedule", "review", "check", "demo", "status",
-    "completions", "man",
+    "import", "sql", "kpi", "compare", "trend", "report", "chart", "schedule", "review", "generate", "export", "check",
+    "demo", "status", "completions", "man",
 ];
 
 fn example(w: &Workdir, cmd: &str) -> String {
@@ -57,6 +57,8 @@ fn every_help_example_is_in_the_readme_and_runs() {
     assert!(w.path("reports/2024-03/index.html").is_file());
     assert!(w.path("cfr.png").is_file());
     assert!(w.path("schedule.html").is_file());
+    assert!(w.path("generated/change_request.csv").is_file());
+    assert!(w.path("export/kpi_results").is_dir());
     assert!(w.path("reviews/2024-03/index.html").is_file());
     assert!(w.path("man/relkpi-report.1").is_file());
     assert!(std::fs::read_to_string(w.path("relkpi.bash")).unwrap().contains("relkpi__report"));

@@ -9,6 +9,8 @@ pub mod check;
 pub mod compare;
 pub mod completions;
 pub mod demo;
+pub mod export;
+pub mod generate;
 pub mod import;
 pub mod kpi;
 pub mod man;
@@ -31,6 +33,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Chart(a) => chart::run(g, a),
         Command::Schedule(a) => schedule::run(g, a),
         Command::Review(a) => review::run(g, a),
+        Command::Generate(a) => generate::run(g, a),
+        Command::Export(a) => export::run(g, a),
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a),
         Command::Status(a) => status::run(g, a),

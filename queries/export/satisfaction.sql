@@ -1,0 +1,3 @@
+-- export: satisfaction answers, in the month they were submitted.
+select *, coalesce(strftime(submitted_at, '%Y-%m'), 'unknown') as month
+from satisfaction
