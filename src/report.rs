@@ -72,6 +72,9 @@ const DRILLDOWNS: &[(&str, &str)] = &[
 /// Weeks of the forward schedule shown after the period ("coming up").
 const UPCOMING_WEEKS: u32 = 6;
 
+/// The drill-downs that list releases: their rows link to review cards.
+const RELEASE_DRILLS: &[&str] = &["release_success_rate", "rollback_rate", "schedule_adherence_rate"];
+
 /// Rows shown per drill-down table; the rest are in kpis.json.
 const DRILL_ROWS: usize = 50;
 
@@ -282,7 +285,19 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         breakdowns.push(breakdown(label, dim, &rep.kpis));
     }
     progress.step("review cards and the forward schedule");
-    let cards = review::cards_for_period(conn, cfg, &req.period)?;
+    // Cards for the releases the drill-down tables show (the bad news), not for
+    // every release of the period: `relkpi review --period` writes those.
+    let mut card_ids: Vec<String> = Vec::new();
+    for id in RELEASE_DRILLS {
+        if let Some(c) = cmp.kpis.iter().find(|k| k.current.id == *id) {
+            for r in c.records.current.iter().take(DRILL_ROWS) {
+                if !card_ids.contains(&r.record_id) {
+                    card_ids.push(r.record_id.clone());
+                }
+            }
+        }
+    }
+    let cards = review::cards_for_ids(conn, cfg, &card_ids)?;
     let upcoming = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?
         .items
         .into_iter()
@@ -599,7 +614,7 @@ fn records_explanation(id: &str) -> String {
 }
 
 fn drill(id: &str, title: &str, records: &[RecordRow], cards: &[review::Card]) -> Drill {
-    let release_kpi = ["release_success_rate", "rollback_rate", "schedule_adherence_rate"].contains(&id);
+    let release_kpi = RELEASE_DRILLS.contains(&id);
     let rows = records
         .iter()
         .take(DRILL_ROWS)

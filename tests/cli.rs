@@ -61,7 +61,7 @@ fn every_help_example_is_in_the_readme_and_runs() {
     assert!(w.path("export/kpi_results").is_dir());
     assert!(w.path("reviews/2024-03/index.html").is_file());
     assert!(w.path("man/relkpi-report.1").is_file());
-    assert!(std::fs::read_to_string(w.path("relkpi.bash")).unwrap().contains("relkpi__report"));
+    assert!(std::fs::read_to_string(w.path("relkpi.bash")).unwrap().contains("relkpi__subcmd__report"));
 }
 
 #[test]

@@ -81,7 +81,12 @@ pub fn write_report(
         chart::png(spec, &tmp).with_context(|| format!("writing {}", png.display()))?;
         rename(&tmp, &png)?;
     }
-    crate::cmd::review::write_period(&built.cards, &req.period, &out.join("reviews"))?;
+    crate::cmd::review::write_period(
+        &built.cards,
+        &req.period,
+        "the releases the report lists as failed, rolled back or late",
+        &out.join("reviews"),
+    )?;
     let json = serde_json::to_vec_pretty(&KpisFile {
         period: &built.model.period,
         against: &built.model.against,

@@ -348,6 +348,7 @@ fn render(template: &'static str, name: &'static str, v: &impl Serialize) -> Res
 #[derive(Serialize)]
 struct IndexView<'a> {
     title: String,
+    scope: &'a str,
     period: PeriodOut,
     cards: &'a [Card],
 }
@@ -359,14 +360,32 @@ pub fn cards_for_period(conn: &duckdb::Connection, cfg: &Config, period: &Period
     ids.iter().map(|(source, id)| card(conn, cfg, source, id)).collect()
 }
 
+/// Cards for releases named by id (every source holding the id).
+pub fn cards_for_ids(conn: &duckdb::Connection, cfg: &Config, ids: &[String]) -> Result<Vec<Card>> {
+    let mut out = Vec::new();
+    for id in ids {
+        for source in sources_of(conn, cfg, id)? {
+            out.push(card(conn, cfg, &source, id)?);
+        }
+    }
+    Ok(out)
+}
+
+fn sources_of(conn: &duckdb::Connection, cfg: &Config, id: &str) -> Result<Vec<String>> {
+    let mut p = Params::new(&Period::parse("2000")?, None, cfg, 0);
+    p.set("release_id", Value::Text(id.to_owned()));
+    each(conn, "find_release", &p, |r| r.get::<_, String>(0))
+}
+
 /// The cards and their index (index.html, index.json) into `out`.
-pub fn write_period(cards: &[Card], period: &Period, out: &Path) -> Result<()> {
+pub fn write_period(cards: &[Card], period: &Period, scope: &str, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     for c in cards {
         write_card(c, out)?;
     }
     let view = IndexView {
         title: format!("Release reviews — {}", period.label),
+        scope,
         period: PeriodOut::from(period),
         cards,
     };
@@ -391,9 +410,7 @@ pub fn run(g: &GlobalArgs, a: ReviewArgs) -> Result<u8> {
         let source = match &a.source {
             Some(s) => s.clone(),
             None => {
-                let mut p = Params::new(&Period::parse("2000")?, None, &cfg, 0);
-                p.set("release_id", Value::Text(id.clone()));
-                let sources = each(&wh.conn, "find_release", &p, |r| r.get::<_, String>(0))?;
+                let sources = sources_of(&wh.conn, &cfg, id)?;
                 match sources.as_slice() {
                     [one] => one.clone(),
                     [] => bail!("no release {id:?} in the warehouse (see `relkpi sql \"select release_id from releases\"`)"),
@@ -414,7 +431,7 @@ pub fn run(g: &GlobalArgs, a: ReviewArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(&period.label).join("reviews"));
     let cards = cards_for_period(&wh.conn, &cfg, &period)?;
-    write_period(&cards, &period, &out)?;
+    write_period(&cards, &period, "every release deployed in the period", &out)?;
     crate::ui::verbose(1, format!("{} review cards for {}", cards.len(), period.label));
     println!("{}", out.join("index.html").display());
     Ok(crate::exit::OK)

@@ -706,6 +706,16 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
     for row in &raw.rows {
+        if let Some((field, reason)) = &row.problem {
+            rejects.push(Reject {
+                line: row.line,
+                field: Some(field.clone()),
+                value: None,
+                reason: format!("{field}: {reason}"),
+                raw: raw_line(&row.fields),
+            });
+            continue;
+        }
         if row.fields.len() < named {
             rejects.push(Reject {
                 line: row.line,

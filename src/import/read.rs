@@ -4,12 +4,15 @@
 //! came from, so every error can name it.
 
 use std::io::Read;
+use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
 /// Decompressed input larger than this is refused (a gzip bomb or a mistake).
 pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// Largest decompressed-to-compressed ratio accepted above 256 MiB.
+const MAX_GZIP_RATIO: u64 = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
@@ -34,6 +37,9 @@ pub struct RawRow {
     pub line: u64,
     /// One allocation a row (a `csv::StringRecord`), whatever the format.
     pub fields: csv::StringRecord,
+    /// Why the row cannot be loaded as read (bytes that are not text), if so:
+    /// (header of the field, reason). The row is rejected with it.
+    pub problem: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -55,23 +61,63 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     if !meta.is_file() {
         bail!("{} is not a regular file", path.display());
     }
+    // A text export whose first MiB holds no line break is not a table (a 1 GB
+    // single line would otherwise be read whole before failing).
+    {
+        let mut head = Vec::with_capacity(LINE_LIMIT);
+        File::open(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .take(LINE_LIMIT as u64)
+            .read_to_end(&mut head)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        one_line_check(path, &head, meta.len())?;
+    }
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
+        // Real exports compress 5 to 20 times; stop well before a bomb exhausts
+        // memory: at 50 times the compressed size (at least 256 MiB, at most 8 GiB).
+        let limit = (raw.len() as u64 * MAX_GZIP_RATIO).clamp(256 << 20, MAX_INPUT_BYTES);
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(MAX_INPUT_BYTES + 1)
+            .take(limit + 1)
             .read_to_end(&mut out)
             .with_context(|| format!("{}: not a valid gzip file (truncated or corrupt)", path.display()))?;
-        if out.len() as u64 > MAX_INPUT_BYTES {
+        if out.len() as u64 > limit {
             bail!(
-                "{}: decompresses to more than {} GiB; refusing (gzip bomb?)",
+                "{}: {} bytes of gzip decompress to more than {} MiB ({}x); refusing (gzip bomb?). \
+                 Decompress it yourself if it is genuine.",
                 path.display(),
-                MAX_INPUT_BYTES >> 30
+                raw.len(),
+                limit >> 20,
+                limit / (raw.len() as u64).max(1)
             );
         }
+        one_line_check(path, &out[..out.len().min(LINE_LIMIT)], out.len() as u64)?;
         return Ok(out);
     }
     Ok(raw)
+}
+
+/// Longest first line accepted in a CSV export.
+const LINE_LIMIT: usize = 1 << 20;
+
+fn one_line_check(path: &Path, head: &[u8], total: u64) -> Result<()> {
+    let binary_or_json = head.starts_with(&[0x1f, 0x8b])
+        || head.starts_with(b"PK\x03\x04")
+        || head
+            .iter()
+            .find(|b| !(b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF))
+            .is_some_and(|b| *b == b'{' || *b == b'[');
+    if !binary_or_json && total > LINE_LIMIT as u64 && !head.contains(&b'\n') && !head.contains(&b'\r') {
+        bail!(
+            "{}: no line break in the first {} MiB of {} bytes; a CSV export has a header line, \
+             this looks like something else",
+            path.display(),
+            LINE_LIMIT >> 20,
+            total
+        );
+    }
+    Ok(())
 }
 
 /// The format from the name (ignoring `.gz`), else from the content.
@@ -108,17 +154,29 @@ pub fn read_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<Raw
 }
 
 /// UTF-8 (BOM stripped) when valid, else Windows-1252, which decodes any byte.
-fn decode(bytes: Vec<u8>) -> (String, &'static str) {
+/// Text from bytes: UTF-8 (BOM or not); UTF-8 with a few invalid bytes (then
+/// `true`: the rows holding them are rejected, the others load intact); else
+/// Windows-1252.
+fn decode(bytes: Vec<u8>) -> (String, &'static str, bool) {
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => rest.to_vec(),
         None => bytes,
     };
     match String::from_utf8(bytes) {
-        Ok(s) => (s, "utf-8"),
+        Ok(s) => (s, "utf-8", false),
         Err(e) => {
             let bytes = e.into_bytes();
+            // Evidence for UTF-8: valid multi-byte characters; against it: invalid bytes.
+            let (mut multibyte, mut invalid) = (0usize, 0usize);
+            for chunk in bytes.utf8_chunks() {
+                multibyte += chunk.valid().chars().filter(|c| c.len_utf8() > 1).count();
+                invalid += usize::from(!chunk.invalid().is_empty());
+            }
+            if multibyte > 0 && multibyte >= invalid {
+                return (String::from_utf8_lossy(&bytes).into_owned(), "utf-8 with invalid bytes", true);
+            }
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
-            (text.into_owned(), "windows-1252")
+            (text.into_owned(), "windows-1252", false)
         }
     }
 }
@@ -145,13 +203,15 @@ fn sniff_delimiter(text: &str) -> u8 {
 }
 
 fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
-    if bytes.contains(&0) {
+    // Many NUL bytes: UTF-16 or binary. A few: rows to reject, below.
+    let nuls = bytes.iter().filter(|b| **b == 0).count();
+    if nuls > 0 && (nuls * 10 > bytes.len() || bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
         bail!(
             "{}: contains NUL bytes; this is not a text export (binary file, or UTF-16: save it as UTF-8 CSV)",
             path.display()
         );
     }
-    let (text, encoding) = decode(bytes);
+    let (text, encoding, lossy) = decode(bytes);
     // An odd number of quotes: the file ends inside a quoted field (cut short).
     if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
         let line = text
@@ -190,7 +250,21 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             blank_rows += 1;
             continue;
         }
-        rows.push(RawRow { line, fields: rec });
+        let problem = rec.iter().enumerate().find_map(|(i, f)| {
+            let header = headers.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
+            if f.contains('\0') {
+                Some((header, "a NUL byte in the field: not text".to_owned()))
+            } else if lossy && f.contains('\u{FFFD}') {
+                Some((header, "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned()))
+            } else {
+                None
+            }
+        });
+        rows.push(RawRow {
+            line,
+            fields: rec,
+            problem,
+        });
     }
     Ok(RawTable {
         format: FileFormat::Csv,
@@ -220,7 +294,13 @@ fn json_text(v: &serde_json::Value) -> String {
 }
 
 fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
-    let (text, encoding) = decode(bytes);
+    let (text, encoding, lossy) = decode(bytes);
+    if lossy {
+        bail!(
+            "{}: bytes that are not UTF-8 inside a UTF-8 JSON file; JSON must be UTF-8 (RFC 8259)",
+            path.display()
+        );
+    }
     // serde_json's recursion limit (128) turns absurdly nested input into an error.
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
@@ -270,6 +350,7 @@ fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             fields[index[k]] = json_text(v);
         }
         rows.push(RawRow {
+            problem: None,
             line: i as u64 + 1,
             fields: csv::StringRecord::from(fields),
         });
@@ -329,6 +410,7 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             continue;
         }
         rows.push(RawRow {
+            problem: None,
             line: start_row + i as u64 + 1,
             fields: csv::StringRecord::from(fields),
         });
@@ -356,7 +438,10 @@ mod tests {
     #[test]
     fn decodes_bom_and_cp1252() {
         assert_eq!(decode(b"\xEF\xBB\xBFnumber".to_vec()).0, "number");
-        let (s, enc) = decode(b"caf\xe9".to_vec());
+        let (s, enc, _) = decode(b"caf\xe9".to_vec());
         assert_eq!((s.as_str(), enc), ("café", "windows-1252"));
+        // Mostly UTF-8 with one bad byte: UTF-8, flagged.
+        let (s, enc, lossy) = decode(b"Z\xc3\xbcrich M\xc3\xbcnchen \xff".to_vec());
+        assert_eq!((s.as_str(), enc, lossy), ("Zürich München \u{FFFD}", "utf-8 with invalid bytes", true));
     }
 }
