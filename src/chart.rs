@@ -220,7 +220,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         }
         let i = i as usize;
         // Label from the last (current) period backwards, so it is always shown.
-        if (n - 1 - i.min(n - 1)) % step != 0 {
+        if !(n - 1 - i.min(n - 1)).is_multiple_of(step) {
             return String::new();
         }
         labels.get(i).cloned().unwrap_or_default()
@@ -302,10 +302,10 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         let text = output::fmt_value(&spec.unit, spec.values[i]);
         // Above the point, or below it when the point is near the top.
         let high = v > ymax * 0.85;
-        let font = (FAMILY, pt(16.0)).into_font().color(&CURRENT).pos(Pos::new(
-            HPos::Right,
-            if high { VPos::Top } else { VPos::Bottom },
-        ));
+        let font = (FAMILY, pt(16.0))
+            .into_font()
+            .color(&CURRENT)
+            .pos(Pos::new(HPos::Right, if high { VPos::Top } else { VPos::Bottom }));
         let y = if high { v - ymax * 0.04 } else { v + ymax * 0.03 };
         chart
             .draw_series(std::iter::once(Text::new(text, (i as f64 + 0.3, y), font)))
@@ -363,7 +363,9 @@ mod tests {
             title: "Change failure rate <&>".into(),
             unit: "ratio".into(),
             labels: (0..n).map(|i| format!("{}-{:02}", 2023 + i / 12, i % 12 + 1)).collect(),
-            values: (0..n).map(|i| if i == 3 { None } else { Some(0.1 + i as f64 / 100.0) }).collect(),
+            values: (0..n)
+                .map(|i| if i == 3 { None } else { Some(0.1 + i as f64 / 100.0) })
+                .collect(),
             rolling: (0..n).map(|i| Some(0.12 + i as f64 / 200.0)).collect(),
             target_green: Some(0.15),
             target_amber: Some(0.25),

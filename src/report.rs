@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::chart::{self, ChartSpec};
-use crate::cmd::{check, review, schedule};
 use crate::cmd::compare::{self, CompareReport, Comparison};
 use crate::cmd::trend::{self, TrendReport};
+use crate::cmd::{check, review, schedule};
 use crate::config::Config;
 use crate::kpi::{self, KpiResult, PeriodOut, RecordRow};
 use crate::output;
@@ -42,7 +42,10 @@ const ORDER: &[&str] = &[
 
 /// Position of a KPI on the page; KPIs added later go last, by id.
 fn rank(id: &str) -> (usize, String) {
-    (ORDER.iter().position(|x| *x == id).unwrap_or(ORDER.len()), id.to_owned())
+    (
+        ORDER.iter().position(|x| *x == id).unwrap_or(ORDER.len()),
+        id.to_owned(),
+    )
 }
 
 /// KPIs shown as columns of the breakdown tables (the ones that make sense per
@@ -269,8 +272,10 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         &req.period,
         &req.against,
         &[],
-        req.level,
-        req.min_records,
+        compare::Significance {
+            level: req.level,
+            min_records: req.min_records,
+        },
     )?;
     progress.step("trend");
     let mut cmp = cmp;
@@ -409,14 +414,13 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         },
         Setting {
             name: "Significance level".into(),
-            value: format!("{} (verdict needs at least {} records per period)", req.level, req.min_records),
+            value: format!(
+                "{} (verdict needs at least {} records per period)",
+                req.level, req.min_records
+            ),
         },
     ];
-    let errors = cmp
-        .errors
-        .iter()
-        .map(|e| format!("{}: {}", e.id, e.error))
-        .collect();
+    let errors = cmp.errors.iter().map(|e| format!("{}: {}", e.id, e.error)).collect();
     let model = ReportModel {
         title: format!("Release management KPIs — {}", cmp.period.label),
         period_text: period_text(&req.period),
@@ -546,7 +550,10 @@ fn caption(s: &trend::Series) -> String {
     } else {
         "lower is better"
     };
-    match (shown.iter().copied().reduce(f64::min), shown.iter().copied().reduce(f64::max)) {
+    match (
+        shown.iter().copied().reduce(f64::min),
+        shown.iter().copied().reduce(f64::max),
+    ) {
         (Some(lo), Some(hi)) => format!(
             "{} months; {better}; lowest {}, highest {}.",
             s.points.len(),
@@ -658,7 +665,12 @@ fn quality(policies: &[kpi::PolicyStatus], findings: Vec<check::Finding>) -> Qua
             let mut v: Vec<String> = p
                 .not_evaluated
                 .iter()
-                .map(|s| format!("{} ({}): not evaluated for source {s}, which lacks the data it needs", p.title, p.id))
+                .map(|s| {
+                    format!(
+                        "{} ({}): not evaluated for source {s}, which lacks the data it needs",
+                        p.title, p.id
+                    )
+                })
                 .collect();
             if let Some(e) = &p.error {
                 v.push(format!("{} ({}): failed: {e}", p.title, p.id));

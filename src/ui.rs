@@ -53,7 +53,9 @@ pub struct Progress {
 impl Progress {
     pub fn new(len: u64, what: &str) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg} {elapsed}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg} {elapsed}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(what.to_owned());

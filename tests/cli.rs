@@ -9,8 +9,22 @@ use std::process::Command;
 use common::Workdir;
 
 const COMMANDS: &[&str] = &[
-    "import", "sql", "kpi", "compare", "trend", "report", "chart", "schedule", "review", "generate", "export", "check",
-    "demo", "status", "completions", "man",
+    "import",
+    "sql",
+    "kpi",
+    "compare",
+    "trend",
+    "report",
+    "chart",
+    "schedule",
+    "review",
+    "generate",
+    "export",
+    "check",
+    "demo",
+    "status",
+    "completions",
+    "man",
 ];
 
 fn example(w: &Workdir, cmd: &str) -> String {
@@ -20,7 +34,10 @@ fn example(w: &Workdir, cmd: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("Example: "))
         .unwrap_or_else(|| panic!("`relkpi {cmd} --help` has no example:\n{help}"));
     let summary = help.lines().next().unwrap_or_default();
-    assert!(!summary.trim().is_empty() && summary.len() < 120, "{cmd}: one-line summary, got {summary:?}");
+    assert!(
+        !summary.trim().is_empty() && summary.len() < 120,
+        "{cmd}: one-line summary, got {summary:?}"
+    );
     line.to_owned()
 }
 
@@ -61,7 +78,11 @@ fn every_help_example_is_in_the_readme_and_runs() {
     assert!(w.path("export/kpi_results").is_dir());
     assert!(w.path("reviews/2024-03/index.html").is_file());
     assert!(w.path("man/relkpi-report.1").is_file());
-    assert!(std::fs::read_to_string(w.path("relkpi.bash")).unwrap().contains("relkpi__subcmd__report"));
+    assert!(
+        std::fs::read_to_string(w.path("relkpi.bash"))
+            .unwrap()
+            .contains("relkpi__subcmd__report")
+    );
 }
 
 #[test]
@@ -75,7 +96,11 @@ fn version_names_duckdb() {
 fn manual_page_and_completions() {
     let w = Workdir::new();
     let man = w.run(&["man"]).ok().stdout;
-    assert!(man.starts_with(".ie") || man.contains(".TH relkpi"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH relkpi"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
     assert!(man.contains("report"));
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let s = w.run(&["completions", shell]).ok().stdout;
@@ -94,17 +119,25 @@ fn misspellings_get_suggestions() {
     assert!(r.stderr.contains("similar value exists: 'service'"), "{}", r.stderr);
     let r = w.run(&["kpi"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no warehouse at") && r.stderr.contains("relkpi import"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no warehouse at") && r.stderr.contains("relkpi import"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Run relkpi under a pseudo-terminal (util-linux `script`), as a person would.
 fn on_terminal(w: &Workdir, args: &str, env: &[(&str, &str)]) -> String {
     let mut c = Command::new("script");
-    c.args(["-qec", &format!("\"{}\" {args}", env!("CARGO_BIN_EXE_relkpi")), "/dev/null"])
-        .current_dir(w.dir.path())
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env("TERM", "xterm-256color");
+    c.args([
+        "-qec",
+        &format!("\"{}\" {args}", env!("CARGO_BIN_EXE_relkpi")),
+        "/dev/null",
+    ])
+    .current_dir(w.dir.path())
+    .env_remove("NO_COLOR")
+    .env_remove("CLICOLOR_FORCE")
+    .env("TERM", "xterm-256color");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -119,7 +152,10 @@ fn colour_on_a_terminal_only_and_never_with_no_color() {
     assert!(tty.contains("no warehouse at"), "{tty}");
     assert!(tty.contains("\x1b["), "an error on a terminal is coloured: {tty:?}");
     let no_color = on_terminal(&w, "--db missing.duckdb kpi", &[("NO_COLOR", "1")]);
-    assert!(no_color.contains("no warehouse at") && !no_color.contains("\x1b["), "{no_color:?}");
+    assert!(
+        no_color.contains("no warehouse at") && !no_color.contains("\x1b["),
+        "{no_color:?}"
+    );
     let piped = w.run(&["--db", "missing.duckdb", "kpi"]);
     assert!(!piped.stderr.contains('\x1b'), "{:?}", piped.stderr);
 }
@@ -128,7 +164,10 @@ fn colour_on_a_terminal_only_and_never_with_no_color() {
 fn big_import(w: &Workdir) -> std::path::PathBuf {
     let mut csv = String::from("source,change_id,change_type,state,outcome,opened_at,actual_end\n");
     for i in 0..60_000 {
-        csv.push_str(&format!("t,C{i},normal,closed,successful,2024-03-01 10:00,2024-03-02 10:{:02}\n", i % 60));
+        csv.push_str(&format!(
+            "t,C{i},normal,closed,successful,2024-03-01 10:00,2024-03-02 10:{:02}\n",
+            i % 60
+        ));
     }
     w.write("changes.csv", &csv)
 }
@@ -140,7 +179,10 @@ fn progress_on_a_terminal_quiet_and_verbose() {
     let f = f.to_str().unwrap();
     let tty = on_terminal(&w, &format!("--db t.duckdb import {f}"), &[]);
     assert!(tty.contains("inserted 60000"), "{tty}");
-    assert!(tty.contains("import [") && tty.contains("0/1"), "a progress bar on the terminal: {tty:?}");
+    assert!(
+        tty.contains("import [") && tty.contains("0/1"),
+        "a progress bar on the terminal: {tty:?}"
+    );
     // Piped: the summary, no bar.
     let piped = w.run(&["--db", "p.duckdb", "import", f]).ok();
     assert!(piped.stdout.contains("inserted 60000") && !piped.stderr.contains("import ["));

@@ -106,12 +106,26 @@ fn the_demo_report_renders_in_chromium() {
         let marks = svg.matches("<polyline").count() + svg.matches("<circle").count() + svg.matches("<rect").count();
         assert!(marks > 3, "chart without data marks: {}", &svg[..200]);
     }
-    for section in ["headlines", "trends", "breakdowns", "records", "quality", "methodology", "sources"] {
-        assert!(page.dom.contains(&format!("id=\"{section}\"")), "section {section} missing");
+    for section in [
+        "headlines",
+        "trends",
+        "breakdowns",
+        "records",
+        "quality",
+        "methodology",
+        "sources",
+    ] {
+        assert!(
+            page.dom.contains(&format!("id=\"{section}\"")),
+            "section {section} missing"
+        );
     }
     let shot = dir.join("report-screenshot.png");
     screenshot(&index, &shot, 1280, 2400);
-    assert!(std::fs::metadata(&shot).unwrap().len() > 100_000, "screenshot looks empty");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 100_000,
+        "screenshot looks empty"
+    );
     // Kept for people to look at: target/tmp/report-screenshot.png.
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     std::fs::copy(&shot, keep).unwrap();
@@ -121,7 +135,10 @@ fn the_demo_report_renders_in_chromium() {
 fn the_console_check_sees_scripts() {
     // The control for the test above: a page that logs is caught.
     let w = Workdir::new();
-    let p = w.write("logs.html", "<!DOCTYPE html><p>x</p><script>console.error('boom')</script>");
+    let p = w.write(
+        "logs.html",
+        "<!DOCTYPE html><p>x</p><script>console.error('boom')</script>",
+    );
     let page = render_page(&p);
     assert_eq!(page.console.len(), 1, "{:?}", page.console);
 }
@@ -140,7 +157,8 @@ fn record_text_is_escaped() {
         ),
     );
     w.run(&["import", f.to_str().unwrap()]).ok();
-    w.run(&["report", "--period", "2024-03", "--months", "2", "--out", "r"]).ok();
+    w.run(&["report", "--period", "2024-03", "--months", "2", "--out", "r"])
+        .ok();
     let html = std::fs::read_to_string(w.path("r/index.html")).unwrap();
     assert!(html.contains("&lt;script&gt;document.title="), "title not escaped");
     assert!(!html.contains("<script>"));
@@ -176,23 +194,59 @@ fn chart_command_writes_svg_and_png() {
     let dir = demo();
     let svg = dir.join("cfr.svg");
     let png = dir.join("cfr.png");
-    relkpi(&["chart", "change_failure_rate", "--period", "2025-06", "--months", "4", "--against", "year-ago", "-o", svg.to_str().unwrap()]).ok();
+    relkpi(&[
+        "chart",
+        "change_failure_rate",
+        "--period",
+        "2025-06",
+        "--months",
+        "4",
+        "--against",
+        "year-ago",
+        "-o",
+        svg.to_str().unwrap(),
+    ])
+    .ok();
     let s = std::fs::read_to_string(&svg).unwrap();
     assert!(s.contains("Change failure rate") && s.contains("2024-06") && s.contains("green target"));
-    relkpi(&["chart", "deployment_frequency", "--period", "2025-06", "--months", "3", "-o", png.to_str().unwrap()]).ok();
+    relkpi(&[
+        "chart",
+        "deployment_frequency",
+        "--period",
+        "2025-06",
+        "--months",
+        "3",
+        "-o",
+        png.to_str().unwrap(),
+    ])
+    .ok();
     assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
     let bad = relkpi(&["chart", "change_failure_rate", "-o", "x.gif"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains(".svg or .png"), "{}", bad.stderr);
     let typo = relkpi(&["chart", "change_failur_rate", "-o", "x.svg"]);
-    assert!(typo.stderr.contains("did you mean change_failure_rate"), "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean change_failure_rate"),
+        "{}",
+        typo.stderr
+    );
 }
 
 #[test]
 fn pdf_is_printed() {
     let dir = demo();
     let out = dir.join("pdf-report");
-    relkpi(&["report", "--period", "2025-06", "--months", "2", "--out", out.to_str().unwrap(), "--pdf"]).ok();
+    relkpi(&[
+        "report",
+        "--period",
+        "2025-06",
+        "--months",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--pdf",
+    ])
+    .ok();
     let pdf = std::fs::read(out.join("report.pdf")).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     assert!(pdf.len() > 20_000);
@@ -218,7 +272,11 @@ fn a_second_report_into_the_same_folder_waits_its_turn() {
     f.try_lock().unwrap();
     let r = relkpi(&["report", "--months", "1", "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("another relkpi report is writing into"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("another relkpi report is writing into"),
+        "{}",
+        r.stderr
+    );
     assert!(!out.join("index.html").exists());
     f.unlock().unwrap();
     relkpi(&["report", "--months", "1", "--out", out.to_str().unwrap()]).ok();

@@ -13,7 +13,12 @@ fn sha(path: &std::path::Path) -> String {
     Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const FILES: [&str; 4] = ["change_request.csv", "rm_release.csv", "incident.csv", "satisfaction.csv"];
+const FILES: [&str; 4] = [
+    "change_request.csv",
+    "rm_release.csv",
+    "incident.csv",
+    "satisfaction.csv",
+];
 
 /// Peak resident memory (KiB) of a relkpi run, by GNU time.
 fn peak_kib(w: &Workdir, args: &[&str]) -> u64 {
@@ -26,24 +31,46 @@ fn peak_kib(w: &Workdir, args: &[&str]) -> u64 {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap().parse().unwrap()
+    String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
 fn same_seed_same_files_and_memory_flat_in_size() {
     let w = Workdir::new();
-    w.run(&["generate", "--changes", "3000", "--seed", "7", "--out", "a"]).ok();
-    w.run(&["generate", "--changes", "3000", "--seed", "7", "--out", "b"]).ok();
-    w.run(&["generate", "--changes", "3000", "--seed", "8", "--out", "c"]).ok();
+    w.run(&["generate", "--changes", "3000", "--seed", "7", "--out", "a"])
+        .ok();
+    w.run(&["generate", "--changes", "3000", "--seed", "7", "--out", "b"])
+        .ok();
+    w.run(&["generate", "--changes", "3000", "--seed", "8", "--out", "c"])
+        .ok();
     for f in FILES {
-        assert_eq!(sha(&w.path("a").join(f)), sha(&w.path("b").join(f)), "{f} differs for one seed");
+        assert_eq!(
+            sha(&w.path("a").join(f)),
+            sha(&w.path("b").join(f)),
+            "{f} differs for one seed"
+        );
     }
-    assert_ne!(sha(&w.path("a/change_request.csv")), sha(&w.path("c/change_request.csv")));
+    assert_ne!(
+        sha(&w.path("a/change_request.csv")),
+        sha(&w.path("c/change_request.csv"))
+    );
     // Streaming: 30 times the changes, about the same peak memory (within 8 MiB).
     let small = peak_kib(&w, &["generate", "--changes", "10000", "--out", "s"]);
     let large = peak_kib(&w, &["generate", "--changes", "300000", "--out", "l"]);
-    assert!(large < small + 8 * 1024, "peak memory grew with the size: {small} KiB -> {large} KiB");
-    let lines = std::fs::read_to_string(w.path("l/change_request.csv")).unwrap().lines().count();
+    assert!(
+        large < small + 8 * 1024,
+        "peak memory grew with the size: {small} KiB -> {large} KiB"
+    );
+    let lines = std::fs::read_to_string(w.path("l/change_request.csv"))
+        .unwrap()
+        .lines()
+        .count();
     assert_eq!(lines, 300_001);
 }
 
@@ -60,24 +87,56 @@ fn generated_files_import_whole_and_feed_every_kpi_then_export() {
         .collect();
     assert_eq!(counts[0], 6000);
     assert_eq!(counts[1], 667);
-    let files: Vec<String> = FILES.iter().map(|f| w.path("g").join(f).display().to_string()).collect();
+    let files: Vec<String> = FILES
+        .iter()
+        .map(|f| w.path("g").join(f).display().to_string())
+        .collect();
     let mut args = vec!["import"];
     args.extend(files.iter().map(String::as_str));
     w.run(&args).ok();
-    for (table, n) in [("changes", counts[0]), ("releases", counts[1]), ("incidents", counts[2]), ("satisfaction", counts[3])] {
+    for (table, n) in [
+        ("changes", counts[0]),
+        ("releases", counts[1]),
+        ("incidents", counts[2]),
+        ("satisfaction", counts[3]),
+    ] {
         assert_eq!(w.scalar(&format!("select count(*) from {table}")), n, "{table}");
     }
     assert_eq!(w.scalar("select count(*) from import_rejects"), 0);
     // Every kind of event the KPIs count is there.
     for (what, q) in [
-        ("failed changes", "select count(*) from changes where outcome in ('failed', 'rolled_back')"),
-        ("rolled-back releases", "select count(*) from releases where outcome = 'rolled_back'"),
-        ("emergency changes", "select count(*) from changes where change_type = 'emergency'"),
-        ("unapproved changes", "select count(*) from changes where approved = false"),
-        ("late releases", "select count(*) from releases where actual_end > planned_end"),
-        ("caused_by links", "select count(*) from incidents where caused_by_change is not null"),
-        ("CI-window links", "select count(*) from incident_change_links where method = 'ci_window'"),
-        ("planned ahead", "select count(*) from changes where state = 'scheduled'"),
+        (
+            "failed changes",
+            "select count(*) from changes where outcome in ('failed', 'rolled_back')",
+        ),
+        (
+            "rolled-back releases",
+            "select count(*) from releases where outcome = 'rolled_back'",
+        ),
+        (
+            "emergency changes",
+            "select count(*) from changes where change_type = 'emergency'",
+        ),
+        (
+            "unapproved changes",
+            "select count(*) from changes where approved = false",
+        ),
+        (
+            "late releases",
+            "select count(*) from releases where actual_end > planned_end",
+        ),
+        (
+            "caused_by links",
+            "select count(*) from incidents where caused_by_change is not null",
+        ),
+        (
+            "CI-window links",
+            "select count(*) from incident_change_links where method = 'ci_window'",
+        ),
+        (
+            "planned ahead",
+            "select count(*) from changes where state = 'scheduled'",
+        ),
     ] {
         assert!(w.scalar(q).as_i64().unwrap() > 0, "no {what}");
     }
@@ -86,7 +145,8 @@ fn generated_files_import_whole_and_feed_every_kpi_then_export() {
         assert!(kpi["value"].is_number(), "{} has no value: {}", kpi["id"], kpi["note"]);
     }
     // Export: partitioned Parquet that reads back with the same counts.
-    w.run(&["export", "--months", "2", "--period", "2025-06", "--out", "x"]).ok();
+    w.run(&["export", "--months", "2", "--period", "2025-06", "--out", "x"])
+        .ok();
     assert!(w.path("x/changes/source=servicenow/month=2025-06").is_dir());
     let back = w.scalar("select count(*) from read_parquet('x/changes/**/*.parquet', hive_partitioning = true)");
     assert_eq!(back, counts[0]);
@@ -98,6 +158,7 @@ fn generated_files_import_whole_and_feed_every_kpi_then_export() {
     let again = w.run(&["export", "--months", "1", "--out", "x"]);
     assert_eq!(again.code, 2);
     assert!(again.stderr.contains("not empty"), "{}", again.stderr);
-    w.run(&["export", "--months", "1", "--format", "csv", "--out", "y"]).ok();
+    w.run(&["export", "--months", "1", "--format", "csv", "--out", "y"])
+        .ok();
     assert!(w.scalar("select count(*) from read_csv('y/incidents/**/*.csv', hive_partitioning = true)") == counts[2]);
 }

@@ -53,7 +53,8 @@ fn fixture() -> Workdir {
         releases.to_str().unwrap(),
     ])
     .ok();
-    w.run(&["import", "--source", "servicenow", changes.to_str().unwrap()]).ok();
+    w.run(&["import", "--source", "servicenow", changes.to_str().unwrap()])
+        .ok();
     w.write(
         "relkpi.toml",
         "[[freeze_windows]]\nname = \"Weekend freeze\"\nfrom = \"2024-03-09 00:00\"\nto = \"2024-03-11 00:00\"\n",
@@ -62,18 +63,38 @@ fn fixture() -> Workdir {
 }
 
 fn item<'a>(s: &'a Value, id: &str) -> &'a Value {
-    s["items"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap_or_else(|| panic!("{id} missing: {s}"))
+    s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing: {s}"))
 }
 
 #[test]
 fn collisions_freeze_and_approval_by_hand() {
     let w = fixture();
-    let s = w.run(&["schedule", "--from", "2024-03-04", "--weeks", "1", "--format", "json"]).ok().json();
-    let ids: Vec<&str> = s["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["R1", "CHG1", "R3", "R2", "CHG2", "CHG3", "CHG4", "CHG5", "CHG6"], "{s}");
+    let s = w
+        .run(&["schedule", "--from", "2024-03-04", "--weeks", "1", "--format", "json"])
+        .ok()
+        .json();
+    let ids: Vec<&str> = s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["R1", "CHG1", "R3", "R2", "CHG2", "CHG3", "CHG4", "CHG5", "CHG6"],
+        "{s}"
+    );
     assert_eq!(item(&s, "R1")["collides_with"], "CHG1 on Pay");
     assert_eq!(item(&s, "CHG1")["collides_with"], "R1 on Pay");
-    assert!(item(&s, "R2")["collides_with"].is_null(), "adjacent windows do not collide");
+    assert!(
+        item(&s, "R2")["collides_with"].is_null(),
+        "adjacent windows do not collide"
+    );
     assert!(item(&s, "R3")["collides_with"].is_null(), "other service");
     assert!(item(&s, "CHG2")["collides_with"].is_null(), "inside its own release");
     assert_eq!(item(&s, "CHG3")["collides_with"], "CHG4 on db1");
@@ -90,19 +111,41 @@ fn collisions_freeze_and_approval_by_hand() {
     assert_eq!(s["in_freeze"], 2);
     assert_eq!(s["unapproved"], 2);
     // The freeze window's end is exclusive: CHG7 (Monday 00:00) is outside it.
-    let s2 = w.run(&["schedule", "--from", "2024-03-11", "--weeks", "1", "--format", "json"]).ok().json();
+    let s2 = w
+        .run(&["schedule", "--from", "2024-03-11", "--weeks", "1", "--format", "json"])
+        .ok()
+        .json();
     assert!(item(&s2, "CHG7")["freeze"].is_null());
     // CSV and the table carry the same flags.
-    let csv = w.run(&["schedule", "--from", "2024-03-04", "--weeks", "1", "--format", "csv"]).ok().stdout;
+    let csv = w
+        .run(&["schedule", "--from", "2024-03-04", "--weeks", "1", "--format", "csv"])
+        .ok()
+        .stdout;
     assert!(csv.contains("collides with CHG4 on db1; not approved"), "{csv}");
     let table = w.run(&["schedule", "--from", "2024-03-04", "--weeks", "1"]).ok().stdout;
-    assert!(table.starts_with("9 items planned 2024-03-04 00:00 .. 2024-03-11 00:00: 4 colliding, 2 in a freeze window, 2 not approved"), "{table}");
+    assert!(
+        table.starts_with(
+            "9 items planned 2024-03-04 00:00 .. 2024-03-11 00:00: 4 colliding, 2 in a freeze window, 2 not approved"
+        ),
+        "{table}"
+    );
 }
 
 #[test]
 fn the_calendar_page_renders() {
     let w = fixture();
-    w.run(&["schedule", "--from", "2024-03-04", "--weeks", "2", "--format", "html", "--out", "cal.html"]).ok();
+    w.run(&[
+        "schedule",
+        "--from",
+        "2024-03-04",
+        "--weeks",
+        "2",
+        "--format",
+        "html",
+        "--out",
+        "cal.html",
+    ])
+    .ok();
     let page = render_page(&w.path("cal.html"));
     assert!(page.console.is_empty(), "{:?}", page.console);
     // Two weeks, Monday to Sunday; CHG3 on Tuesday 5 March, flagged.
@@ -153,8 +196,23 @@ fn card_fixture() -> Workdir {
         "satisfaction.csv",
         "source,response_id,release_id,score,submitted_at\nt,S1,REL9,4,2024-03-12 09:00\nt,S2,REL9,2,2024-03-13 09:00\n",
     );
-    for (f, kind) in [(rel, "releases"), (chg, "changes"), (inc, "incidents"), (sat, "satisfaction")] {
-        w.run(&["import", "--source", "canonical", "--source-name", "t", "--kind", kind, f.to_str().unwrap()]).ok();
+    for (f, kind) in [
+        (rel, "releases"),
+        (chg, "changes"),
+        (inc, "incidents"),
+        (sat, "satisfaction"),
+    ] {
+        w.run(&[
+            "import",
+            "--source",
+            "canonical",
+            "--source-name",
+            "t",
+            "--kind",
+            kind,
+            f.to_str().unwrap(),
+        ])
+        .ok();
     }
     w
 }
@@ -186,8 +244,14 @@ fn a_review_card_worked_out_by_hand() {
     assert_eq!(inc[1]["recovery_hours"], 2.0);
     assert_eq!(inc[2]["within_window"], false);
     let ch = c["changes"].as_array().unwrap();
-    assert_eq!((ch[0]["change_id"].as_str(), ch[0]["failed"].as_bool()), (Some("C91"), Some(true)));
-    assert_eq!((ch[1]["change_id"].as_str(), ch[1]["failed"].as_bool()), (Some("C92"), Some(false)));
+    assert_eq!(
+        (ch[0]["change_id"].as_str(), ch[0]["failed"].as_bool()),
+        (Some("C91"), Some(true))
+    );
+    assert_eq!(
+        (ch[1]["change_id"].as_str(), ch[1]["failed"].as_bool()),
+        (Some("C92"), Some(false))
+    );
     let cmp = c["comparison"].as_array().unwrap();
     assert_eq!(cmp[0]["verdict"], "worse", "lead time 9 d against 6 d");
     assert_eq!(cmp[1]["verdict"], "worse", "slip 2.5 h against 2 h");

@@ -70,7 +70,13 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
         chart::png(&spec, &out)?;
     }
     if !g.quiet {
-        eprintln!("{} ({} months ending {}) written to {}", series.title, series.points.len(), end.label, out.display());
+        eprintln!(
+            "{} ({} months ending {}) written to {}",
+            series.title,
+            series.points.len(),
+            end.label,
+            out.display()
+        );
     }
     Ok(crate::exit::OK)
 }

@@ -90,6 +90,13 @@ const MEDIAN_KPIS: &[&str] = &[
     "user_satisfaction",
 ];
 
+/// When a difference earns a verdict: the test's level and the fewest records.
+#[derive(Debug, Clone, Copy)]
+pub struct Significance {
+    pub level: f64,
+    pub min_records: i64,
+}
+
 pub fn compare(
     conn: &duckdb::Connection,
     cfg: &Config,
@@ -97,9 +104,9 @@ pub fn compare(
     cur: &Period,
     prev: &Period,
     ids: &[String],
-    level: f64,
-    min_records: i64,
+    sig: Significance,
 ) -> Result<CompareReport> {
+    let Significance { level, min_records } = sig;
     let prev_rep = kpi::compute(conn, cfg, prep, prev, None, ids)?;
     let prev_params = Params::new(prev, None, cfg, 0);
     let prev_records: Vec<(String, Option<Vec<RecordRow>>)> = prev_rep
@@ -260,7 +267,8 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
     }
     let min_records = a.min_records.unwrap_or(cfg.compare.min_records);
     let prep = kpi::prepare(&wh.conn, &cfg)?;
-    let report = compare(&wh.conn, &cfg, &prep, &cur, &prev, &a.kpi, level, min_records)?;
+    let sig = Significance { level, min_records };
+    let report = compare(&wh.conn, &cfg, &prep, &cur, &prev, &a.kpi, sig)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,

@@ -74,7 +74,8 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         level: cfg.compare.level,
         min_records: cfg.compare.min_records,
     };
-    let (index, _) = crate::cmd::report::write_report(&wh.conn, &cfg, &req, &a.dir.join("reports").join("demo"), false)?;
+    let (index, _) =
+        crate::cmd::report::write_report(&wh.conn, &cfg, &req, &a.dir.join("reports").join("demo"), false)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -47,10 +47,15 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
         let target = a.out.join(&f.id);
         let mut stmt = wh
             .conn
-            .prepare(&format!("copy ({body}\n) to {} ({})", literal(&target), copy_options(a.format)))
+            .prepare(&format!(
+                "copy ({body}\n) to {} ({})",
+                literal(&target),
+                copy_options(a.format)
+            ))
             .with_context(|| f.origin.clone())?;
         params.bind(&mut stmt, &f.origin)?;
-        stmt.raw_execute().with_context(|| format!("{}: exporting to {}", f.origin, target.display()))?;
+        stmt.raw_execute()
+            .with_context(|| format!("{}: exporting to {}", f.origin, target.display()))?;
     }
     // KPI results: every KPI by source for each month, into a temp table, then out.
     wh.conn.execute_batch(
@@ -72,7 +77,12 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
             progress.step(format!("KPIs {}", m.label));
             let rep = kpi::compute(&wh.conn, &cfg, &prep, &m, Some("source"), &[])?;
             for k in rep.kpis {
-                let source = k.group.as_ref().and_then(|g| g.get("source")).cloned().unwrap_or_default();
+                let source = k
+                    .group
+                    .as_ref()
+                    .and_then(|g| g.get("source"))
+                    .cloned()
+                    .unwrap_or_default();
                 app.append_row(duckdb::params![
                     source,
                     m.label,

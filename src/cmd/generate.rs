@@ -185,25 +185,78 @@ fn writer(dir: &Path, name: &str) -> Result<csv::Writer<BufWriter<File>>> {
         .from_writer(BufWriter::with_capacity(1 << 20, f)))
 }
 
-fn write_all(p: &Plan, last_day: NaiveDateTime, dir: &Path, progress: &crate::ui::Progress) -> Result<(u64, u64, u64, u64)> {
+fn write_all(
+    p: &Plan,
+    last_day: NaiveDateTime,
+    dir: &Path,
+    progress: &crate::ui::Progress,
+) -> Result<(u64, u64, u64, u64)> {
     let mut changes = writer(dir, "change_request.csv")?;
     let mut releases = writer(dir, "rm_release.csv")?;
     let mut incidents = writer(dir, "incident.csv")?;
     let mut surveys = writer(dir, "satisfaction.csv")?;
     changes.write_record([
-        "number", "short_description", "type", "risk", "state", "close_code", "approval", "approval_set", "cab_required",
-        "u_release", "business_service", "assignment_group", "cmdb_ci", "opened_at", "start_date", "end_date", "work_start",
-        "work_end", "closed_at", "sys_updated_on",
+        "number",
+        "short_description",
+        "type",
+        "risk",
+        "state",
+        "close_code",
+        "approval",
+        "approval_set",
+        "cab_required",
+        "u_release",
+        "business_service",
+        "assignment_group",
+        "cmdb_ci",
+        "opened_at",
+        "start_date",
+        "end_date",
+        "work_start",
+        "work_end",
+        "closed_at",
+        "sys_updated_on",
     ])?;
     releases.write_record([
-        "Number", "Short description", "Release type", "State", "Close code", "Business service", "Assignment group",
-        "Opened", "Approval set", "Planned start date", "Planned end date", "Actual start", "Actual end", "Closed", "Updated",
+        "Number",
+        "Short description",
+        "Release type",
+        "State",
+        "Close code",
+        "Business service",
+        "Assignment group",
+        "Opened",
+        "Approval set",
+        "Planned start date",
+        "Planned end date",
+        "Actual start",
+        "Actual end",
+        "Closed",
+        "Updated",
     ])?;
     incidents.write_record([
-        "number", "short_description", "priority", "state", "cmdb_ci", "business_service", "assignment_group", "caused_by",
-        "opened_at", "resolved_at", "closed_at", "sys_updated_on",
+        "number",
+        "short_description",
+        "priority",
+        "state",
+        "cmdb_ci",
+        "business_service",
+        "assignment_group",
+        "caused_by",
+        "opened_at",
+        "resolved_at",
+        "closed_at",
+        "sys_updated_on",
     ])?;
-    surveys.write_record(["source", "response_id", "release_id", "service", "submitted_at", "score", "comment"])?;
+    surveys.write_record([
+        "source",
+        "response_id",
+        "release_id",
+        "service",
+        "submitted_at",
+        "score",
+        "comment",
+    ])?;
     let (mut n_rel, mut n_inc, mut n_sur) = (0u64, 0u64, 0u64);
     const PRIORITIES: [&str; 5] = ["1 - Critical", "2 - High", "3 - Moderate", "4 - Low", "5 - Planning"];
     let mut incident = |w: &mut csv::Writer<BufWriter<File>>,
@@ -249,7 +302,8 @@ fn write_all(p: &Plan, last_day: NaiveDateTime, dir: &Path, progress: &crate::ui
             let r = i / CYCLE;
             let f = release_facts(p, r, last_day);
             let (svc, team, _) = SERVICES[f.service];
-            let kind = ["Major", "Minor", "Minor", "Patch", "Patch", "Emergency"][Rng::new(p.seed, K_RELEASE + 50, r).below(6) as usize];
+            let kind = ["Major", "Minor", "Minor", "Patch", "Patch", "Emergency"]
+                [Rng::new(p.seed, K_RELEASE + 50, r).below(6) as usize];
             let id = format!("RLSE{r:08}");
             let (state, code, a_start, a_end, closed) = if f.future {
                 ("Scoping", "", String::new(), String::new(), String::new())
@@ -356,8 +410,16 @@ fn write_all(p: &Plan, last_day: NaiveDateTime, dir: &Path, progress: &crate::ui
             state,
             code,
             approval,
-            &if approval == "approved" { t(opened + Duration::hours(4)) } else { String::new() },
-            if kind == "normal" && rng.f() < 0.4 { "true" } else { "false" },
+            &if approval == "approved" {
+                t(opened + Duration::hours(4))
+            } else {
+                String::new()
+            },
+            if kind == "normal" && rng.f() < 0.4 {
+                "true"
+            } else {
+                "false"
+            },
             &rel.map(|r| format!("RLSE{r:08}")).unwrap_or_default(),
             svc,
             team,
@@ -368,7 +430,11 @@ fn write_all(p: &Plan, last_day: NaiveDateTime, dir: &Path, progress: &crate::ui
             &ws,
             &we,
             &closed,
-            &if future { t(opened) } else { t(work_end + Duration::days(2)) },
+            &if future {
+                t(opened)
+            } else {
+                t(work_end + Duration::days(2))
+            },
         ])?;
         if !future {
             // Incidents caused by the change: more after a failed one; some name it
@@ -405,7 +471,15 @@ fn write_all(p: &Plan, last_day: NaiveDateTime, dir: &Path, progress: &crate::ui
             let named = if bg.f() < 0.1 { c } else { "" };
             let at = p.slot(i) + bg.minutes(0, 60 * 24 * 3);
             if at <= last_day {
-                incident(&mut incidents, &mut bg, &format!("User reports problem with {c}"), named, s, "", at)?;
+                incident(
+                    &mut incidents,
+                    &mut bg,
+                    &format!("User reports problem with {c}"),
+                    named,
+                    s,
+                    "",
+                    at,
+                )?;
             }
         }
         if i % 4096 == 0 {

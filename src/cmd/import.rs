@@ -1,7 +1,6 @@
 //! `relkpi import FILE...`: each file in its own transaction; a failed file is
 //! reported and the others go on (exit 1), as are rejected rows.
 
-
 use anyhow::Result;
 
 use crate::cli::{DateOrderArg, Format, GlobalArgs, ImportArgs};

@@ -185,8 +185,14 @@ fn lock(out: &Path) -> Result<File> {
 /// `.NAME.tmp-PID.EXT` beside `path`: hidden, per process, same extension (the
 /// PNG encoder picks the format from it).
 fn tmp_name(path: &Path) -> PathBuf {
-    let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     path.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()))
 }
 

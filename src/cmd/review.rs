@@ -131,7 +131,13 @@ fn ts(t: Option<NaiveDateTime>) -> String {
 pub fn card_file(source: &str, id: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     format!("{}-{}.html", clean(source), clean(id))
@@ -164,7 +170,13 @@ fn params_for(cfg: &Config, source: &str, id: &str) -> Result<Params> {
     Ok(p)
 }
 
-fn compare_row(measure: &str, this: Option<f64>, median: Option<f64>, lower_is_better: bool, fmt: &dyn Fn(f64) -> String) -> Comparison {
+fn compare_row(
+    measure: &str,
+    this: Option<f64>,
+    median: Option<f64>,
+    lower_is_better: bool,
+    fmt: &dyn Fn(f64) -> String,
+) -> Comparison {
     let verdict = match (this, median) {
         (Some(a), Some(b)) if (a - b).abs() < 1e-9 => "same",
         (Some(a), Some(b)) if (a < b) == lower_is_better => "better",
@@ -198,7 +210,9 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
         major_incidents: i64,
         late: Option<bool>,
     }
-    let s = |r: &duckdb::Row<'_>, i: usize| -> duckdb::Result<String> { Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default()) };
+    let s = |r: &duckdb::Row<'_>, i: usize| -> duckdb::Result<String> {
+        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+    };
     let head = each(conn, "release", &p, |r| {
         Ok(Head {
             title: s(r, 2)?,
@@ -243,7 +257,9 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
             opened_at: ts(r.get(5)?),
             resolved_at: ts(r.get(6)?),
             recovery_hours,
-            recovery: recovery_hours.map(|h| format!("{h:.1} h")).unwrap_or_else(|| "unresolved".into()),
+            recovery: recovery_hours
+                .map(|h| format!("{h:.1} h"))
+                .unwrap_or_else(|| "unresolved".into()),
             within_window: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
         })
     })?;
@@ -278,10 +294,30 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
     let scores: Vec<f64> = satisfaction.iter().filter_map(|a| a.score.map(f64::from)).collect();
     let satisfaction_mean = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
     let comparison = vec![
-        compare_row("Lead time", head.lead_time_days, peers.lead_time_days, true, &|v| format!("{v:.1} d")),
-        compare_row("Slip against planned end", head.slip_hours, peers.slip_hours, true, &|v| format!("{v:+.1} h")),
-        compare_row("Defects (incidents within the window)", Some(head.defects as f64), peers.defects, true, &|v| format!("{v:.1}")),
-        compare_row("Changes bundled", Some(changes.len() as f64), peers.changes, true, &|v| format!("{v:.1}")),
+        compare_row("Lead time", head.lead_time_days, peers.lead_time_days, true, &|v| {
+            format!("{v:.1} d")
+        }),
+        compare_row(
+            "Slip against planned end",
+            head.slip_hours,
+            peers.slip_hours,
+            true,
+            &|v| format!("{v:+.1} h"),
+        ),
+        compare_row(
+            "Defects (incidents within the window)",
+            Some(head.defects as f64),
+            peers.defects,
+            true,
+            &|v| format!("{v:.1}"),
+        ),
+        compare_row(
+            "Changes bundled",
+            Some(changes.len() as f64),
+            peers.changes,
+            true,
+            &|v| format!("{v:.1}"),
+        ),
     ];
     let slip = match (head.slip_hours, head.late) {
         (Some(h), Some(true)) => format!("{h:+.1} h (late)"),
@@ -294,7 +330,10 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
             why.push(format!("outcome {}", head.outcome));
         }
         if head.major_incidents > 0 {
-            why.push(format!("{} major incident(s) within {} days", head.major_incidents, cfg.attribution.window_days));
+            why.push(format!(
+                "{} major incident(s) within {} days",
+                head.major_incidents, cfg.attribution.window_days
+            ));
         }
         format!("failed: {}", why.join("; "))
     } else if head.outcome.is_empty() {
@@ -338,11 +377,11 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
 
 fn render(template: &'static str, name: &'static str, v: &impl Serialize) -> Result<String> {
     let mut env = minijinja::Environment::new();
-    env.add_template(name, template).with_context(|| format!("templates/{name}"))?;
-    Ok(env
-        .get_template(name)?
+    env.add_template(name, template)
+        .with_context(|| format!("templates/{name}"))?;
+    env.get_template(name)?
         .render(minijinja::value::Serde(v))
-        .with_context(|| format!("rendering templates/{name}"))?)
+        .with_context(|| format!("rendering templates/{name}"))
 }
 
 #[derive(Serialize)]
@@ -356,7 +395,9 @@ struct IndexView<'a> {
 /// Cards for every release deployed in `period` (needs `kpi::prepare` first).
 pub fn cards_for_period(conn: &duckdb::Connection, cfg: &Config, period: &Period) -> Result<Vec<Card>> {
     let p = Params::new(period, None, cfg, 0);
-    let ids = each(conn, "releases_in_period", &p, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let ids = each(conn, "releases_in_period", &p, |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     ids.iter().map(|(source, id)| card(conn, cfg, source, id)).collect()
 }
 
@@ -389,7 +430,10 @@ pub fn write_period(cards: &[Card], period: &Period, scope: &str, out: &Path) ->
         period: PeriodOut::from(period),
         cards,
     };
-    crate::cmd::report::write_atomic(&out.join("index.html"), render(INDEX, "review_index.html", &view)?.as_bytes())?;
+    crate::cmd::report::write_atomic(
+        &out.join("index.html"),
+        render(INDEX, "review_index.html", &view)?.as_bytes(),
+    )?;
     crate::cmd::report::write_atomic(&out.join("index.json"), &serde_json::to_vec_pretty(&cards)?)?;
     Ok(())
 }
@@ -413,13 +457,21 @@ pub fn run(g: &GlobalArgs, a: ReviewArgs) -> Result<u8> {
                 let sources = sources_of(&wh.conn, &cfg, id)?;
                 match sources.as_slice() {
                     [one] => one.clone(),
-                    [] => bail!("no release {id:?} in the warehouse (see `relkpi sql \"select release_id from releases\"`)"),
-                    many => bail!("release {id:?} exists in several sources ({}); choose one with --source", many.join(", ")),
+                    [] => bail!(
+                        "no release {id:?} in the warehouse (see `relkpi sql \"select release_id from releases\"`)"
+                    ),
+                    many => bail!(
+                        "release {id:?} exists in several sources ({}); choose one with --source",
+                        many.join(", ")
+                    ),
                 }
             }
         };
         let c = card(&wh.conn, &cfg, &source, id)?;
-        let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join("reviews"));
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join("reviews"));
         std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
         let html = write_card(&c, &out)?;
         println!("{}", html.display());

@@ -178,16 +178,19 @@ pub fn render_html(s: &Schedule, from: NaiveDateTime) -> Result<String> {
         title: format!("Forward schedule of change, {} weeks from {}", s.weeks, from.date()),
         schedule: s,
         // The last day shown is the one `to` falls in, unless `to` is its midnight.
-        weeks: calendar(s, from.date(), (to - Duration::microseconds(1)).date() + Duration::days(1)),
+        weeks: calendar(
+            s,
+            from.date(),
+            (to - Duration::microseconds(1)).date() + Duration::days(1),
+        ),
         generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("schedule.html", TEMPLATE)
         .context("templates/schedule.html")?;
-    Ok(env
-        .get_template("schedule.html")?
+    env.get_template("schedule.html")?
         .render(minijinja::value::Serde(&view))
-        .context("rendering templates/schedule.html")?)
+        .context("rendering templates/schedule.html")
 }
 
 fn grid(s: &Schedule) -> Grid {
@@ -223,7 +226,10 @@ pub fn run(g: &GlobalArgs, a: ScheduleArgs) -> Result<u8> {
     let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
     let from = match &a.from {
         Some(f) => config::parse_ts(f).with_context(|| format!("--from {f:?}"))?,
-        None => chrono::Local::now().date_naive().and_hms_opt(0, 0, 0).unwrap_or_default(),
+        None => chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
     };
     let weeks = a.weeks.clamp(1, 104);
     let s = forward_schedule(&wh.conn, &cfg, from, weeks)?;

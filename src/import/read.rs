@@ -3,8 +3,8 @@
 //! XLSX sheets. Each row keeps the line (CSV/XLSX) or record number (JSON) it
 //! came from, so every error can name it.
 
-use std::io::Read;
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -173,7 +173,11 @@ fn decode(bytes: Vec<u8>) -> (String, &'static str, bool) {
                 invalid += usize::from(!chunk.invalid().is_empty());
             }
             if multibyte > 0 && multibyte >= invalid {
-                return (String::from_utf8_lossy(&bytes).into_owned(), "utf-8 with invalid bytes", true);
+                return (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    "utf-8 with invalid bytes",
+                    true,
+                );
             }
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
             (text.into_owned(), "windows-1252", false)
@@ -255,7 +259,10 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             if f.contains('\0') {
                 Some((header, "a NUL byte in the field: not text".to_owned()))
             } else if lossy && f.contains('\u{FFFD}') {
-                Some((header, "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned()))
+                Some((
+                    header,
+                    "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned(),
+                ))
             } else {
                 None
             }
@@ -442,6 +449,9 @@ mod tests {
         assert_eq!((s.as_str(), enc), ("café", "windows-1252"));
         // Mostly UTF-8 with one bad byte: UTF-8, flagged.
         let (s, enc, lossy) = decode(b"Z\xc3\xbcrich M\xc3\xbcnchen \xff".to_vec());
-        assert_eq!((s.as_str(), enc, lossy), ("Zürich München \u{FFFD}", "utf-8 with invalid bytes", true));
+        assert_eq!(
+            (s.as_str(), enc, lossy),
+            ("Zürich München \u{FFFD}", "utf-8 with invalid bytes", true)
+        );
     }
 }

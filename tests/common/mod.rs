@@ -150,7 +150,11 @@ pub fn render_page(page: &Path) -> Rendered {
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Rendered {
         dom: String::from_utf8_lossy(&out.stdout).into_owned(),
         console: String::from_utf8_lossy(&out.stderr)
@@ -170,7 +174,11 @@ pub fn screenshot(page: &Path, png: &Path, width: u32, height: u32) {
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
 }
