@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 use comfy_table::{Table, presets};
 
 /// A grid of already-formatted cells.
@@ -61,6 +64,51 @@ pub fn fmt_value(unit: &str, v: Option<f64>) -> String {
 
 pub fn fmt_opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// Render a template (text compiled into the binary) with a view model; `.html`
+/// names escape every value (minijinja's default for them).
+pub fn render_html(name: &'static str, template: &'static str, view: &impl serde::Serialize) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template(name, template)
+        .with_context(|| format!("templates/{name}"))?;
+    env.get_template(name)?
+        .render(minijinja::value::Serde(view))
+        .with_context(|| format!("rendering templates/{name}"))
+}
+
+/// `.NAME.tmp-PID.EXT` beside `path`: hidden, per process, same extension (the
+/// PNG encoder picks the format from it).
+pub fn tmp_name(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()))
+}
+
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
+}
+
+/// Write to a temporary file in the same folder, flush it to disk, rename: a
+/// reader sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_name(path);
+    let res = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    rename(&tmp, path)
 }
 
 pub fn write_json(out: &mut dyn Write, v: &impl serde::Serialize) -> Result<()> {

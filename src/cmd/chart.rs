@@ -65,7 +65,7 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
         height: a.height.clamp(120, 3000),
     };
     if ext == "svg" {
-        crate::cmd::report::write_atomic(&out, chart::svg(&spec)?.as_bytes())?;
+        crate::output::write_atomic(&out, chart::svg(&spec)?.as_bytes())?;
     } else {
         chart::png(&spec, &out)?;
     }

@@ -5,7 +5,6 @@
 //! keeps two reports from writing into the same folder at once.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,7 +51,7 @@ pub fn run(g: &GlobalArgs, a: ReportArgs) -> Result<u8> {
     };
     let (written, model) = write_report(&wh.conn, &cfg, &req, &out, a.pdf)?;
     if let Some(p) = &a.view_model {
-        write_atomic(p, &serde_json::to_vec_pretty(&model)?)?;
+        output::write_atomic(p, &serde_json::to_vec_pretty(&model)?)?;
     }
     crate::ui::verbose(1, format!("report written to {}", written.display()));
     println!("{}", written.display());
@@ -75,11 +74,11 @@ pub fn write_report(
     progress.message("writing files");
     for (id, spec) in &built.specs {
         let svg = chart::svg(spec)?;
-        write_atomic(&out.join("charts").join(format!("{id}.svg")), svg.as_bytes())?;
+        output::write_atomic(&out.join("charts").join(format!("{id}.svg")), svg.as_bytes())?;
         let png = out.join("charts").join(format!("{id}.png"));
-        let tmp = tmp_name(&png);
+        let tmp = output::tmp_name(&png);
         chart::png(spec, &tmp).with_context(|| format!("writing {}", png.display()))?;
-        rename(&tmp, &png)?;
+        output::rename(&tmp, &png)?;
     }
     crate::cmd::review::write_period(
         &built.cards,
@@ -94,29 +93,18 @@ pub fn write_report(
         kpis: &built.comparison.kpis,
         trend: &built.trend.series,
     })?;
-    write_atomic(&out.join("kpis.json"), &json)?;
+    output::write_atomic(&out.join("kpis.json"), &json)?;
     let mut csv = Vec::new();
     kpis_grid(&built.model, &built.comparison.kpis).write_csv(&mut csv)?;
-    write_atomic(&out.join("kpis.csv"), &csv)?;
-    let html = render(&built.model)?;
+    output::write_atomic(&out.join("kpis.csv"), &csv)?;
+    let html = output::render_html("report.html", TEMPLATE, &built.model)?;
     let index = out.join("index.html");
-    write_atomic(&index, html.as_bytes())?;
+    output::write_atomic(&index, html.as_bytes())?;
     if pdf {
         progress.message("printing the PDF");
         print_pdf(&index, &out.join("report.pdf"))?;
     }
     Ok((index, built.model))
-}
-
-pub fn render(model: &ReportModel) -> Result<String> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)
-        .context("templates/report.html")?;
-    let html = env
-        .get_template("report.html")?
-        .render(minijinja::value::Serde(model))
-        .context("rendering templates/report.html")?;
-    Ok(html)
 }
 
 fn kpis_grid(m: &ReportModel, kpis: &[Comparison]) -> Grid {
@@ -182,40 +170,6 @@ fn lock(out: &Path) -> Result<File> {
     }
 }
 
-/// `.NAME.tmp-PID.EXT` beside `path`: hidden, per process, same extension (the
-/// PNG encoder picks the format from it).
-fn tmp_name(path: &Path) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    path.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()))
-}
-
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
-}
-
-/// Write to a temporary file in the same folder, flush it to disk, rename: a
-/// reader sees the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_name(path);
-    let res = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    rename(&tmp, path)
-}
-
 /// Chromium or Chrome: `RELKPI_CHROMIUM`, else the usual names on PATH.
 pub fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("RELKPI_CHROMIUM") {
@@ -238,7 +192,7 @@ fn print_pdf(index: &Path, pdf: &Path) -> Result<()> {
         );
     };
     let index = index.canonicalize()?;
-    let tmp = tmp_name(pdf);
+    let tmp = output::tmp_name(pdf);
     let profile = std::env::temp_dir().join(format!("relkpi-chromium-{}", std::process::id()));
     std::fs::create_dir_all(&profile).with_context(|| format!("cannot create {}", profile.display()))?;
     let output = Command::new(&browser)
@@ -260,7 +214,7 @@ fn print_pdf(index: &Path, pdf: &Path) -> Result<()> {
             String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
         );
     }
-    rename(&tmp, pdf)
+    output::rename(&tmp, pdf)
 }
 
 /// Headless, offline, and no background traffic on a closed network.

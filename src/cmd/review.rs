@@ -375,15 +375,6 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
     })
 }
 
-fn render(template: &'static str, name: &'static str, v: &impl Serialize) -> Result<String> {
-    let mut env = minijinja::Environment::new();
-    env.add_template(name, template)
-        .with_context(|| format!("templates/{name}"))?;
-    env.get_template(name)?
-        .render(minijinja::value::Serde(v))
-        .with_context(|| format!("rendering templates/{name}"))
-}
-
 #[derive(Serialize)]
 struct IndexView<'a> {
     title: String,
@@ -430,18 +421,18 @@ pub fn write_period(cards: &[Card], period: &Period, scope: &str, out: &Path) ->
         period: PeriodOut::from(period),
         cards,
     };
-    crate::cmd::report::write_atomic(
+    output::write_atomic(
         &out.join("index.html"),
-        render(INDEX, "review_index.html", &view)?.as_bytes(),
+        output::render_html("review_index.html", INDEX, &view)?.as_bytes(),
     )?;
-    crate::cmd::report::write_atomic(&out.join("index.json"), &serde_json::to_vec_pretty(&cards)?)?;
+    output::write_atomic(&out.join("index.json"), &serde_json::to_vec_pretty(&cards)?)?;
     Ok(())
 }
 
 fn write_card(c: &Card, out: &Path) -> Result<PathBuf> {
     let html = out.join(&c.file);
-    crate::cmd::report::write_atomic(&html, render(CARD, "review.html", c)?.as_bytes())?;
-    crate::cmd::report::write_atomic(&html.with_extension("json"), &serde_json::to_vec_pretty(c)?)?;
+    output::write_atomic(&html, output::render_html("review.html", CARD, c)?.as_bytes())?;
+    output::write_atomic(&html.with_extension("json"), &serde_json::to_vec_pretty(c)?)?;
     Ok(html)
 }
 

@@ -185,12 +185,7 @@ pub fn render_html(s: &Schedule, from: NaiveDateTime) -> Result<String> {
         ),
         generated_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
     };
-    let mut env = minijinja::Environment::new();
-    env.add_template("schedule.html", TEMPLATE)
-        .context("templates/schedule.html")?;
-    env.get_template("schedule.html")?
-        .render(minijinja::value::Serde(&view))
-        .context("rendering templates/schedule.html")
+    output::render_html("schedule.html", TEMPLATE, &view)
 }
 
 fn grid(s: &Schedule) -> Grid {
@@ -254,7 +249,7 @@ pub fn run(g: &GlobalArgs, a: ScheduleArgs) -> Result<u8> {
     }
     match &a.out {
         Some(p) => {
-            crate::cmd::report::write_atomic(p, &buf)?;
+            output::write_atomic(p, &buf)?;
             crate::ui::verbose(1, format!("schedule written to {}", p.display()));
         }
         None => std::io::stdout().lock().write_all(&buf)?,
