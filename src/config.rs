@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -212,12 +211,7 @@ impl Config {
     }
 }
 
-/// `2024-03-01`, `2024-03-01 12:00`, `2024-03-01T12:00:00`.
-pub fn parse_ts(s: &str) -> Result<NaiveDateTime> {
-    crate::import::dates::parse(s, crate::import::dates::DateOrder::Ymd)
-        .filter(|_| s.trim().len() >= 10 && s.as_bytes().get(4) == Some(&b'-'))
-        .with_context(|| format!("{s:?} is not a date-time like 2024-03-01 or 2024-03-01T12:00"))
-}
+pub use relkpi_parse::dates::parse_ts;
 
 #[cfg(test)]
 mod tests {

@@ -166,12 +166,20 @@ fn ts(t: chrono::NaiveDateTime) -> Value {
 }
 
 impl Params {
+    /// The parameters of a KPI run over `period`, broken down `by` a dimension.
     pub fn new(period: &Period, by: Option<&str>, cfg: &Config, policies_evaluated: i64) -> Params {
+        let mut p = Params::settings(cfg, policies_evaluated);
+        p.set("period_from", ts(period.from));
+        p.set("period_to", ts(period.to));
+        p.set("by", Value::Text(by.unwrap_or("none").to_owned()));
+        p
+    }
+
+    /// The settings alone, for SQL that sees no period (policies, review
+    /// cards, exports): a file naming `$period_from` then fails clearly.
+    pub fn settings(cfg: &Config, policies_evaluated: i64) -> Params {
         Params {
             values: vec![
-                ("period_from", ts(period.from)),
-                ("period_to", ts(period.to)),
-                ("by", Value::Text(by.unwrap_or("none").to_owned())),
                 ("window_days", Value::Int(cfg.attribution.window_days)),
                 ("major_priority", Value::Int(cfg.attribution.major_priority)),
                 ("ci_window", Value::Boolean(cfg.attribution.ci_window)),
@@ -539,9 +547,7 @@ pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
     conn.execute_batch(&sql)
         .context("queries/session/attribution_cache.sql")?;
     let defs = policy_defs(cfg)?;
-    // Policies see no period; any period will do for the parameters.
-    let any = Period::parse("2000")?;
-    let statuses = run_policies(conn, &defs, &Params::new(&any, None, cfg, 0))?;
+    let statuses = run_policies(conn, &defs, &Params::settings(cfg, 0))?;
     let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;
     Ok(Prepared {
         policies: statuses,

@@ -11,12 +11,13 @@ mod config;
 mod import;
 mod kpi;
 mod output;
-mod period;
 mod queries;
 mod report;
 mod stats;
 mod ui;
 mod warehouse;
+
+use relkpi_parse::period;
 
 /// Exit codes (documented in the README).
 pub mod exit {

@@ -10,7 +10,6 @@ use crate::cli::{CheckArgs, Format, GlobalArgs};
 use crate::config::Config;
 use crate::kpi;
 use crate::output::{self, Grid};
-use crate::period::Period;
 use crate::queries;
 use crate::warehouse::{Mode, Warehouse};
 
@@ -56,8 +55,7 @@ pub fn run(g: &GlobalArgs, a: CheckArgs) -> Result<u8> {
     let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
     let found = findings(&wh.conn)?;
     // Policy evaluability does not depend on the period.
-    let period = Period::parse("2000")?;
-    let params = kpi::Params::new(&period, None, &cfg, 0);
+    let params = kpi::Params::settings(&cfg, 0);
     let statuses = kpi::run_policies(&wh.conn, &kpi::policy_defs(&cfg)?, &params)?;
     let report = CheckReport {
         findings: found,

@@ -10,7 +10,6 @@ use anyhow::{Context, Result, bail};
 use crate::cli::{ExportArgs, ExportFormat, GlobalArgs, PeriodArgs};
 use crate::config::Config;
 use crate::kpi::{self, Params};
-use crate::period::Period;
 use crate::queries;
 use crate::warehouse::{Mode, Warehouse};
 
@@ -37,8 +36,7 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let prep = kpi::prepare(&wh.conn, &cfg)?;
-    let any = Period::parse("2000")?;
-    let params = Params::new(&any, None, &cfg, 0);
+    let params = Params::settings(&cfg, 0);
     let files = queries::sql_files("export");
     let progress = crate::ui::Progress::new(files.len() as u64 + u64::from(a.months), "export");
     for f in &files {

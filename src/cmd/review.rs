@@ -164,7 +164,7 @@ fn each<T>(
 }
 
 fn params_for(cfg: &Config, source: &str, id: &str) -> Result<Params> {
-    let mut p = Params::new(&Period::parse("2000")?, None, cfg, 0);
+    let mut p = Params::settings(cfg, 0);
     p.set("release_source", Value::Text(source.to_owned()));
     p.set("release_id", Value::Text(id.to_owned()));
     Ok(p)
@@ -404,7 +404,7 @@ pub fn cards_for_ids(conn: &duckdb::Connection, cfg: &Config, ids: &[String]) ->
 }
 
 fn sources_of(conn: &duckdb::Connection, cfg: &Config, id: &str) -> Result<Vec<String>> {
-    let mut p = Params::new(&Period::parse("2000")?, None, cfg, 0);
+    let mut p = Params::settings(cfg, 0);
     p.set("release_id", Value::Text(id.to_owned()));
     each(conn, "find_release", &p, |r| r.get::<_, String>(0))
 }

@@ -3,10 +3,9 @@
 //! with its reason, fold versions of one record, and merge into the warehouse in
 //! one transaction per file (see `load.rs`).
 
-pub mod dates;
 pub mod load;
-pub mod profile;
-pub mod read;
+
+pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,6 +20,7 @@ use crate::queries;
 use dates::DateOrder;
 use profile::{HeaderIndex, KindMap, Profile};
 use read::{FileFormat, RawTable};
+use relkpi_parse::values::{parse_bool, parse_int};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -79,27 +79,6 @@ pub enum ColType {
     Timestamp,
     Int,
     Bool,
-}
-
-pub fn key_column(table: &str) -> &'static str {
-    match table {
-        "releases" => "release_id",
-        "changes" => "change_id",
-        "incidents" => "incident_id",
-        _ => "response_id",
-    }
-}
-
-/// The canonical table for a `--kind` value; singular names and the ServiceNow
-/// table names are accepted too.
-pub fn kind_table(kind: &str) -> Option<&'static str> {
-    Some(match kind.trim().to_lowercase().as_str() {
-        "releases" | "release" | "rm_release" => "releases",
-        "changes" | "change" | "change_request" => "changes",
-        "incidents" | "incident" => "incidents",
-        "satisfaction" | "survey" | "surveys" | "responses" => "satisfaction",
-        _ => return None,
-    })
 }
 
 /// Canonical columns of `table` (without the bookkeeping `batch_id`), from the warehouse.
@@ -270,32 +249,6 @@ fn raw_line(fields: &csv::StringRecord) -> String {
     let _ = w.write_record(fields);
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).trim_end().to_owned()
-}
-
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" | "1" => Some(true),
-        "false" | "f" | "no" | "n" | "0" => Some(false),
-        _ => None,
-    }
-}
-
-/// The leading integer of values such as `3 - Moderate`.
-fn parse_int(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let end = t
-        .char_indices()
-        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && *c == '-')))
-        .map(|(i, _)| i)
-        .unwrap_or(t.len());
-    let n: i64 = t[..end].parse().ok()?;
-    let rest = t[end..].trim_start();
-    // "3 - Moderate", "3", "3.0"; not "3abc"
-    if rest.is_empty() || rest.starts_with('-') || rest == ".0" {
-        Some(n)
-    } else {
-        None
-    }
 }
 
 /// Everything the per-row mapping needs, resolved once per file.
@@ -833,18 +786,4 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
     }
     let out = order.into_iter().filter_map(|k| by_key.remove(&k)).collect();
     (out, folded, dups)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leading_integers() {
-        assert_eq!(parse_int("3 - Moderate"), Some(3));
-        assert_eq!(parse_int("1"), Some(1));
-        assert_eq!(parse_int("4.0"), Some(4));
-        assert_eq!(parse_int("4.5"), None);
-        assert_eq!(parse_int("high"), None);
-    }
 }

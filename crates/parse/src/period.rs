@@ -16,10 +16,16 @@ fn month_start(y: i32, m: u32) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0)
 }
 
+/// (year, month) `n` months on. Years beyond `i32` saturate (chrono then
+/// refuses them as dates) instead of overflowing: found by `fuzz/` (dates).
 fn add_months(y: i32, m: u32, n: i32) -> (i32, u32) {
-    let idx = y * 12 + (m as i32 - 1) + n;
-    (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32)
+    let idx = i64::from(y) * 12 + (i64::from(m) - 1) + i64::from(n);
+    let year = i32::try_from(idx.div_euclid(12)).unwrap_or(if idx < 0 { i32::MIN } else { i32::MAX });
+    (year, (idx.rem_euclid(12) + 1) as u32)
 }
+
+/// Period labels name years relkpi can hold, as the date parsers do.
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 impl Period {
     pub fn month(y: i32, m: u32) -> Result<Period> {
@@ -40,7 +46,7 @@ impl Period {
         if let Some((y, q)) = s.split_once(['-', ' ']).filter(|(_, q)| q.starts_with(['Q', 'q'])) {
             let y: i32 = y.parse().map_err(|_| bad())?;
             let q: u32 = q[1..].parse().map_err(|_| bad())?;
-            if !(1..=4).contains(&q) {
+            if !(1..=4).contains(&q) || !YEARS.contains(&y) {
                 return Err(bad());
             }
             let m = (q - 1) * 3 + 1;
@@ -54,13 +60,13 @@ impl Period {
         if let Some((y, m)) = s.split_once('-') {
             let y: i32 = y.parse().map_err(|_| bad())?;
             let m: u32 = m.parse().map_err(|_| bad())?;
-            if !(1..=12).contains(&m) {
+            if !(1..=12).contains(&m) || !YEARS.contains(&y) {
                 return Err(bad());
             }
             return Period::month(y, m);
         }
         let y: i32 = s.parse().map_err(|_| bad())?;
-        if !(1900..=2200).contains(&y) {
+        if !YEARS.contains(&y) {
             return Err(bad());
         }
         Ok(Period {
@@ -71,8 +77,8 @@ impl Period {
     }
 
     pub fn custom(from: &str, to: &str) -> Result<Period> {
-        let f = crate::config::parse_ts(from)?;
-        let t = crate::config::parse_ts(to)?;
+        let f = crate::dates::parse_ts(from)?;
+        let t = crate::dates::parse_ts(to)?;
         if t <= f {
             bail!("--to {to} must be after --from {from}");
         }
@@ -196,6 +202,21 @@ mod tests {
         assert_eq!(p.days(), 366.0);
         assert!(Period::parse("2024-13").is_err());
         assert!(Period::parse("2024-Q5").is_err());
+    }
+
+    #[test]
+    fn huge_years_are_errors_not_overflows() {
+        // Found by fuzz/ (dates): the quarter's end overflowed `i32`.
+        for s in [
+            "2020244244-Q1",
+            "2147483647-12",
+            "-2147483648-Q1",
+            "99999-01",
+            "1899-12",
+        ] {
+            assert!(Period::parse(s).is_err(), "{s}");
+        }
+        assert_eq!(add_months(i32::MAX, 12, 1).0, i32::MAX);
     }
 
     #[test]

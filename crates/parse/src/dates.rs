@@ -4,6 +4,7 @@
 //! never guessed row by row. Within that order, each value may use any of the
 //! order's layouts (with or without seconds, 12- or 24-hour clock, month names).
 
+use anyhow::{Context, Result};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +138,9 @@ fn year_out_of_range(d: NaiveDate) -> bool {
 
 fn parse_iso(v: &str) -> Option<NaiveDateTime> {
     let b = v.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    // The first ten bytes must be ASCII to slice there (found by fuzz/ dates:
+    // `2024-03-0ϊ...` cut inside a character and panicked).
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || !b[..10].is_ascii() {
         return None;
     }
     let date = NaiveDate::parse_from_str(&v[..10], "%Y-%m-%d").ok()?;
@@ -182,12 +185,28 @@ pub fn detect_order<'a>(values: impl Iterator<Item = &'a str>) -> Vec<DateOrder>
     candidates
 }
 
+/// `2024-03-01`, `2024-03-01 12:00`, `2024-03-01T12:00:00`.
+pub fn parse_ts(s: &str) -> Result<NaiveDateTime> {
+    parse(s, DateOrder::Ymd)
+        .filter(|_| s.trim().len() >= 10 && s.as_bytes().get(4) == Some(&b'-'))
+        .with_context(|| format!("{s:?} is not a date-time like 2024-03-01 or 2024-03-01T12:00"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn dt(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn non_ascii_never_panics() {
+        // Found by fuzz/ (dates): a character across byte 10 of an ISO-looking value.
+        for order in [DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy] {
+            assert_eq!(parse("2024-03-0\u{3ca}0324-001", order), None);
+            assert_eq!(parse("2024-03-01\u{e9}", order), None);
+        }
     }
 
     #[test]

@@ -1,0 +1,37 @@
+#![no_main]
+//! Dates and periods: every date order, order detection over a column of
+//! values, Excel serials, `--from/--to` timestamps and period labels.
+use libfuzzer_sys::fuzz_target;
+use relkpi_parse::dates::{self, DateOrder};
+use relkpi_parse::period::Period;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    for order in [DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy] {
+        if let Some(dt) = dates::parse(s, order) {
+            // A parsed value is a real calendar date-time, within the years accepted.
+            let y = chrono::Datelike::year(&dt);
+            assert!((1900..=2200).contains(&y), "{s:?} parsed to {dt}");
+        }
+    }
+    let candidates = dates::detect_order(s.lines());
+    for o in &candidates {
+        for line in s.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                dates::parse(line, *o).is_some(),
+                "{o:?} kept but {line:?} does not parse"
+            );
+        }
+    }
+    let _ = dates::from_excel_serial(s);
+    let _ = dates::parse_ts(s);
+    if let Ok(p) = Period::parse(s) {
+        assert!(p.from < p.to, "{s:?}: empty period {p:?}");
+        let _ = p.previous();
+    }
+    if let Some((a, b)) = s.split_once('|')
+        && let Ok(p) = Period::custom(a, b)
+    {
+        assert!(p.from < p.to);
+    }
+});
