@@ -359,6 +359,24 @@ fn hostile_files_end_in_a_clear_error_or_a_correct_import() {
     let r = import("fake.xlsx", &[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("fake.xlsx"), "{}", r.stderr);
+    // An XLSX whose cells span Excel's whole grid (A1 to XFD1048576): read cell
+    // by cell, not as the 17-billion-cell rectangle between them.
+    {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (i, h) in ["number", "type", "closed_at"].iter().enumerate() {
+            ws.write_string(0, i as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "CHG1").unwrap();
+        ws.write_string(1, 1, "Normal").unwrap();
+        ws.write_string(1_048_575, 16_383, "far away").unwrap();
+        wb.save(w.path("sparse.xlsx")).unwrap();
+    }
+    let r = peak("sparse.xlsx", &w);
+    assert!(r.0 < 300 << 10, "peak memory {} KiB for a sparse XLSX", r.0);
+    let r = import("sparse.xlsx", &[]);
+    assert!(r.stdout.contains("read 2 = inserted 1 "), "{}", r.stdout);
+    assert!(r.stdout.contains("rejected 1"), "{}", r.stdout);
     // A 1 GB file on one line: refused after reading its first MiB, in bounded memory.
     {
         let f = std::fs::File::create(w.path("oneline.csv")).unwrap();

@@ -371,24 +371,41 @@ fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
     })
 }
 
+/// Cells an XLSX sheet may expand to (rows x columns kept in memory): about
+/// 1M rows of 50 columns. A sheet beyond it is refused: export it as CSV.
+pub const MAX_XLSX_FIELDS: u64 = 50_000_000;
+/// Excel's own limits; a cell reference beyond them is a malformed sheet.
+const XLSX_MAX_COLS: u32 = 16_384;
+const XLSX_MAX_ROWS: u32 = 1_048_576;
+
+/// Runs a calamine call, turning a panic inside it into an error naming the
+/// file. calamine overflows on some malformed cell references (found by
+/// `fuzz/` read_xlsx: a debug build panics, a release build wraps).
+fn calamine_call<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| anyhow::anyhow!("{}: not a readable XLSX workbook: malformed sheet", path.display()))
+}
+
+/// The first sheet, cell by cell (calamine's streaming reader): memory follows
+/// the cells present, not the sheet's declared or spanned dimensions, so a
+/// workbook with one cell at A1 and one at XFD1048576 does not allocate the
+/// rectangle between them.
 fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
     use calamine::{Data, Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
-        .map_err(|e| anyhow::anyhow!("{}: not a readable XLSX workbook: {e}", path.display()))?;
+    let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: not a readable XLSX workbook: {e}", path.display());
+    let mut wb: Xlsx<_> = calamine_call(path, || Xlsx::new(std::io::Cursor::new(bytes)))?.map_err(|e| bad(&e))?;
     let sheet = wb
         .sheet_names()
         .first()
         .cloned()
         .with_context(|| format!("{}: the workbook has no sheets", path.display()))?;
-    let range = wb
-        .worksheet_range(&sheet)
+    let mut reader = calamine_call(path, || wb.worksheet_cells_reader(&sheet))?
         .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?;
-    let start_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
-    let cell = |c: &Data| -> String {
+    let text = |c: Data| -> String {
         match c {
             Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::String(s) => s,
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
             Data::Float(f) => f.to_string(),
             Data::Int(i) => i.to_string(),
             Data::Bool(b) => b.to_string(),
@@ -396,29 +413,80 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
                 Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
                 None => d.as_f64().to_string(),
             },
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::DateTimeIso(s) | Data::DurationIso(s) => s,
             Data::Error(e) => format!("#{e:?}"),
         }
     };
-    let mut rows_iter = range.rows().enumerate();
-    let headers: Vec<String> = loop {
-        match rows_iter.next() {
-            Some((_, r)) if r.iter().all(|c| matches!(c, Data::Empty)) => continue,
-            Some((_, r)) => break r.iter().map(|c| cell(c).trim().to_owned()).collect(),
-            None => bail!("{}: sheet {sheet:?} is empty", path.display()),
+    // Row -> (column, text) of its non-empty cells, in sheet order.
+    let mut cells: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut kept: u64 = 0;
+    while let Some(cell) = calamine_call(path, || reader.next_cell())?
+        .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?
+    {
+        let (row, col) = cell.get_position();
+        if row >= XLSX_MAX_ROWS || col >= XLSX_MAX_COLS {
+            bail!(
+                "{}: sheet {sheet:?}: a cell at row {}, column {} lies beyond Excel's limits \
+                 ({XLSX_MAX_ROWS} rows, {XLSX_MAX_COLS} columns): the sheet is malformed",
+                path.display(),
+                u64::from(row) + 1,
+                u64::from(col) + 1
+            );
         }
+        let v = text(Data::from(cell.get_value().clone()));
+        // A row of empty cells is a blank row; rows the sheet skips are not rows.
+        let row_cells = cells.entry(row).or_default();
+        if v.is_empty() {
+            continue;
+        }
+        kept += 1;
+        if kept > MAX_XLSX_FIELDS {
+            bail!(
+                "{}: sheet {sheet:?} holds more than {MAX_XLSX_FIELDS} cells: export it as CSV",
+                path.display()
+            );
+        }
+        row_cells.push((col, v));
+    }
+    drop(reader);
+    let mut rows_iter = cells.into_iter();
+    let width = |r: &[(u32, String)]| r.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+    let spread = |r: Vec<(u32, String)>, n: usize| -> Vec<String> {
+        let mut fields = vec![String::new(); n];
+        for (c, v) in r {
+            fields[c as usize] = v;
+        }
+        fields
     };
+    let Some((_, header_cells)) = rows_iter.find(|(_, r)| !r.is_empty()) else {
+        bail!("{}: sheet {sheet:?} is empty", path.display());
+    };
+    let n = width(&header_cells);
+    let headers: Vec<String> = spread(header_cells, n)
+        .into_iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
     let mut rows = Vec::new();
     let mut blank_rows = 0;
-    for (i, r) in rows_iter {
-        let fields: Vec<String> = r.iter().map(cell).collect();
+    let mut fields_total = headers.len() as u64;
+    for (row, r) in rows_iter {
+        // Excel leaves trailing empty cells out: a short row is not truncated.
+        let w = width(&r).max(headers.len());
+        fields_total += w as u64;
+        if fields_total > MAX_XLSX_FIELDS {
+            bail!(
+                "{}: sheet {sheet:?} spans more than {MAX_XLSX_FIELDS} cells: export it as CSV",
+                path.display()
+            );
+        }
+        let fields = spread(r, w);
         if fields.iter().all(|f| f.trim().is_empty()) {
             blank_rows += 1;
             continue;
         }
         rows.push(RawRow {
             problem: None,
-            line: start_row + i as u64 + 1,
+            line: u64::from(row) + 1,
             fields: csv::StringRecord::from(fields),
         });
     }
@@ -453,5 +521,13 @@ mod tests {
             (s.as_str(), enc, lossy),
             ("Zürich München \u{FFFD}", "utf-8 with invalid bytes", true)
         );
+    }
+
+    #[test]
+    fn malformed_xlsx_is_an_error_not_a_panic() {
+        // Found by fuzz/ (read_xlsx): calamine overflows reading a cell reference.
+        let bytes = include_bytes!("../../../fuzz/corpus/read_xlsx/seed-crash-column-overflow");
+        let e = read_table(Path::new("x.xlsx"), bytes.to_vec(), FileFormat::Xlsx).unwrap_err();
+        assert!(e.to_string().starts_with("x.xlsx: "), "{e}");
     }
 }
