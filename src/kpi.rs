@@ -21,6 +21,12 @@ pub struct KpiDef {
     pub unit: String,
     pub better: String,
     pub dora: Option<String>,
+    /// How the rolling 3-month value is had (`-- rolling:`): `ratio` (the sums of
+    /// the monthly numerators over the sums of the denominators, exact when each
+    /// record counts in one month), `months` (the mean of the monthly values;
+    /// the default for counts) or `recompute` (the KPI over the 3 months; the
+    /// default otherwise, and the only way for medians).
+    pub rolling: String,
     /// The header's definition and exclusions, in words.
     pub definition: String,
     #[serde(skip)]
@@ -72,10 +78,18 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
         definition.push_str(" Excludes: ");
         definition.push_str(x);
     }
+    let unit = get("unit")?;
+    let rolling = match h.get("rolling").map(String::as_str) {
+        Some(r @ ("ratio" | "months" | "recompute")) => r.to_owned(),
+        Some(other) => bail!("{}: `-- rolling: {other}` must be ratio, months or recompute", f.origin),
+        None if unit == "count" => "months".to_owned(),
+        None => "recompute".to_owned(),
+    };
     Ok(KpiDef {
         id: f.id.clone(),
         title: get("title")?,
-        unit: get("unit")?,
+        unit,
+        rolling,
         better,
         dora: h.get("dora").cloned(),
         definition,

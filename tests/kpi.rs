@@ -448,3 +448,86 @@ fn compare_lists_releases_entering_and_leaving_the_backlog() {
     close(&k["against"]["value"], 4.0);
     assert_eq!(k["verdict"], "too few records");
 }
+
+/// The trend rolls ratios from the months' numerators and denominators
+/// (`-- rolling: ratio`); that must equal each KPI computed over the 3 months.
+#[test]
+fn rolling_ratios_equal_the_kpi_over_three_months() {
+    let w = Workdir::new();
+    let data = w.path("gen");
+    w.run(&[
+        "generate",
+        "--changes",
+        "1500",
+        "--months",
+        "12",
+        "--out",
+        data.to_str().unwrap(),
+    ])
+    .ok();
+    let mut args = vec!["import".to_owned()];
+    for f in [
+        "change_request.csv",
+        "incident.csv",
+        "rm_release.csv",
+        "satisfaction.csv",
+    ] {
+        args.push(data.join(f).display().to_string());
+    }
+    w.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let trend = w
+        .run(&["trend", "--period", "2024-10", "--months", "3", "--format", "json"])
+        .ok()
+        .json();
+    let ratio_ids: Vec<&str> = RATIO_KPIS.to_vec();
+    let mut compared = 0;
+    let mut with_values = 0;
+    for (month, from, to) in [
+        ("2024-08", "2024-06-01", "2024-09-01"),
+        ("2024-09", "2024-07-01", "2024-10-01"),
+        ("2024-10", "2024-08-01", "2024-11-01"),
+    ] {
+        let window = w
+            .run(&["kpi", "--from", from, "--to", to, "--format", "json"])
+            .ok()
+            .json();
+        for s in trend["series"].as_array().unwrap() {
+            let id = s["id"].as_str().unwrap();
+            let p = s["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["period"]["label"] == month)
+                .unwrap_or_else(|| panic!("{id}: no point for {month}"));
+            let want = &get(&window, id)["value"];
+            if ratio_ids.contains(&id) || !matches!(s["unit"].as_str(), Some("count")) {
+                match (p["rolling_3m"].as_f64(), want.as_f64()) {
+                    (Some(a), Some(b)) => {
+                        assert!((a - b).abs() < 1e-9, "{id} {month}: rolled {a}, over 3 months {b}");
+                        with_values += 1;
+                    }
+                    (a, b) => assert_eq!(a, b, "{id} {month}"),
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 3 * RATIO_KPIS.len(), "compared {compared}");
+    // The generated data gives every ratio a value each month.
+    assert!(
+        with_values >= 3 * RATIO_KPIS.len(),
+        "{with_values} of {compared} had values"
+    );
+}
+
+const RATIO_KPIS: [&str; 9] = [
+    "change_failure_rate",
+    "change_rollback_rate",
+    "change_schedule_adherence_rate",
+    "emergency_change_rate",
+    "policy_compliance_rate",
+    "release_success_rate",
+    "rework_rate",
+    "rollback_rate",
+    "schedule_adherence_rate",
+];

@@ -2,6 +2,7 @@
 -- title: Change failure rate
 -- unit: ratio
 -- better: lower
+-- rolling: ratio
 -- dora: change_failure_rate
 -- definition: Changes implemented in the period that failed / changes implemented in
 --   the period. A change failed when its outcome is 'unsuccessful' or 'rolled_back', or

@@ -2,6 +2,7 @@
 -- title: Change rollback rate
 -- unit: ratio
 -- better: lower
+-- rolling: ratio
 -- definition: Changes implemented in the period with outcome 'rolled_back' / changes
 --   implemented in the period.
 -- excludes: cancelled changes. NULL when no change implemented in the period has a

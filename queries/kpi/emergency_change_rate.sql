@@ -2,6 +2,7 @@
 -- title: Emergency change rate
 -- unit: ratio
 -- better: lower
+-- rolling: ratio
 -- definition: Changes implemented in the period with change_type = 'emergency' /
 --   changes implemented in the period.
 -- excludes: cancelled changes.

@@ -2,6 +2,7 @@
 -- title: Change policy compliance
 -- unit: ratio
 -- better: higher
+-- rolling: ratio
 -- definition: Changes implemented in the period with no violation of any evaluated
 --   policy / changes implemented in the period. Violations come from the policy files
 --   (queries/policies/*.sql and the user's own), which relkpi runs first into the temp

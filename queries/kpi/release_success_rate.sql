@@ -2,6 +2,7 @@
 -- title: Release success rate
 -- unit: ratio
 -- better: higher
+-- rolling: ratio
 -- definition: Releases deployed in the period that did not fail / releases deployed in
 --   the period. A release failed when its outcome is 'failed' or 'rolled_back', or at
 --   least one major incident (priority <= major_priority) opened within the attribution

@@ -2,6 +2,7 @@
 -- title: Rework rate
 -- unit: ratio
 -- better: lower
+-- rolling: ratio
 -- dora: rework_rate
 -- definition: Changes implemented in the period that are unplanned fixes
 --   (change_type = 'emergency' or origin = 'incident') / changes implemented in the period.

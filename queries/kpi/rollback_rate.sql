@@ -2,6 +2,7 @@
 -- title: Release rollback rate
 -- unit: ratio
 -- better: lower
+-- rolling: ratio
 -- definition: Releases deployed in the period with outcome 'rolled_back' / releases
 --   deployed in the period.
 -- excludes: cancelled releases. NULL when no release deployed in the period has a

@@ -2,6 +2,7 @@
 -- title: Release schedule adherence
 -- unit: ratio
 -- better: higher
+-- rolling: ratio
 -- definition: Releases deployed in the period that have planned_end and finished on
 --   time (actual_end <= planned_end + tolerance_hours) / releases deployed in the period
 --   that have planned_end. extra.mean_slip_hours is the mean lateness of the late ones.

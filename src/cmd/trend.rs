@@ -1,7 +1,8 @@
 //! `relkpi trend` (and `relkpi kpi --months N`): each KPI for the N months
-//! ending with a period, with a rolling 3-month value alongside: the KPI
-//! computed over the 3 months ending with that month; for counts, the mean of
-//! the three monthly values.
+//! ending with a period, with a rolling 3-month value alongside: the KPI over
+//! the 3 months ending with that month (for ratios, from the three months'
+//! numerators and denominators; for medians, computed over the 3 months); for
+//! counts, the mean of the three monthly values.
 
 use std::io::Write;
 
@@ -43,6 +44,33 @@ pub struct TrendReport {
     pub series: Vec<Series>,
 }
 
+/// The rolling value of three months' results (see `trend`).
+fn roll(how: &str, last3: &[(Option<f64>, Option<i64>, Option<i64>)]) -> Option<f64> {
+    if last3.len() < 3 {
+        return None;
+    }
+    match how {
+        "months" => {
+            let v: Vec<f64> = last3.iter().filter_map(|m| m.0).collect();
+            (v.len() == 3).then(|| v.iter().sum::<f64>() / 3.0)
+        }
+        _ => {
+            // A month whose value is NULL still counts in the sums (a rate with no
+            // known outcome that month); three NULL values give NULL.
+            if last3.iter().all(|m| m.0.is_none()) {
+                return None;
+            }
+            let mut num = 0;
+            let mut den = 0;
+            for (_, n, d) in last3 {
+                num += (*n)?;
+                den += (*d)?;
+            }
+            (den > 0).then(|| num as f64 / den as f64)
+        }
+    }
+}
+
 pub fn trend(
     conn: &duckdb::Connection,
     cfg: &Config,
@@ -55,30 +83,44 @@ pub fn trend(
     let mut series: Vec<Series> = Vec::new();
     let defs = kpi::kpi_defs()?;
     let selected = |d: &&kpi::KpiDef| ids.is_empty() || ids.contains(&d.id);
-    // Counts (deployments, defects, backlog) roll as the mean of three monthly
-    // values: equal to a third of the 3-month count for flows, and right for
-    // the backlog, a stock. The other KPIs are computed over the 3 months.
-    let counts: Vec<String> = defs
+    // How each KPI rolls (its file's `-- rolling:`): counts as the mean of three
+    // monthly values (right for the backlog, a stock, too); ratios as the sums
+    // of three months' numerators over the sums of their denominators (each
+    // record counts in one month, so this equals the KPI over the 3 months,
+    // which tests/kpi.rs checks); medians by computing the KPI over the 3 months.
+    let rolling_of = |id: &str| {
+        defs.iter()
+            .find(|d| d.id == id)
+            .map(|d| d.rolling.as_str())
+            .unwrap_or("recompute")
+    };
+    let from_months: Vec<String> = defs
         .iter()
         .filter(selected)
-        .filter(|d| d.unit == "count")
+        .filter(|d| d.rolling != "recompute")
         .map(|d| d.id.clone())
         .collect();
     let windowed: Vec<String> = defs
         .iter()
         .filter(selected)
-        .filter(|d| d.unit != "count")
+        .filter(|d| d.rolling == "recompute")
         .map(|d| d.id.clone())
         .collect();
     let months = months.max(1);
     let all = end.months_ending(months + 2)?;
-    // Monthly count values of the two months before the first one shown.
-    let mut history: Vec<(String, Vec<Option<f64>>)> = counts.iter().map(|id| (id.clone(), Vec::new())).collect();
-    if !counts.is_empty() {
+    // Monthly (value, numerator, denominator), from the two months before the first one shown.
+    type Monthly = (Option<f64>, Option<i64>, Option<i64>);
+    let mut history: Vec<(String, Vec<Monthly>)> = from_months.iter().map(|id| (id.clone(), Vec::new())).collect();
+    if !from_months.is_empty() {
         for m in &all[..2] {
-            let rep = kpi::compute(conn, cfg, prep, m, None, &counts)?;
+            let rep = kpi::compute(conn, cfg, prep, m, None, &from_months)?;
             for (id, h) in &mut history {
-                h.push(rep.kpis.iter().find(|k| &k.id == id).and_then(|k| k.value));
+                let k = rep.kpis.iter().find(|k| &k.id == id);
+                h.push((
+                    k.and_then(|k| k.value),
+                    k.and_then(|k| k.numerator),
+                    k.and_then(|k| k.denominator),
+                ));
             }
         }
     }
@@ -95,17 +137,18 @@ pub fn trend(
             Some(kpi::compute(conn, cfg, prep, &window, None, &windowed)?)
         };
         for k in rep.kpis {
-            let r = if k.unit == "count" {
-                history.iter_mut().find(|(id, _)| id == &k.id).and_then(|(_, h)| {
-                    h.push(k.value);
-                    let last3: Vec<f64> = h.iter().rev().take(3).flatten().copied().collect();
-                    (last3.len() == 3).then(|| last3.iter().sum::<f64>() / 3.0)
-                })
-            } else {
+            let how = rolling_of(&k.id);
+            let r = if how == "recompute" {
                 rolling
                     .as_ref()
                     .and_then(|r| r.kpis.iter().find(|x| x.id == k.id))
                     .and_then(|x| x.value)
+            } else {
+                history.iter_mut().find(|(id, _)| id == &k.id).and_then(|(_, h)| {
+                    h.push((k.value, k.numerator, k.denominator));
+                    let last3: Vec<Monthly> = h.iter().rev().take(3).copied().collect();
+                    roll(how, &last3)
+                })
             };
             let point = Point {
                 period: PeriodOut::from(m),
