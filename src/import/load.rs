@@ -40,9 +40,10 @@ fn merge(
     {
         let mut app = conn.appender_to_catalog_and_db("stage", "temp", "main")?;
         for r in records {
-            let mut row: Vec<Value> = r.values.clone();
-            row.push(Value::BigInt(r.line as i64));
-            app.append_row(duckdb::appender_params_from_iter(row))?;
+            let line = Value::BigInt(r.line as i64);
+            app.append_row(duckdb::appender_params_from_iter(
+                r.values.iter().chain(std::iter::once(&line)),
+            ))?;
         }
         app.flush()?;
     }
