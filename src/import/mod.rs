@@ -479,7 +479,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let bytes = read::read_bytes(path)?;
     let sha256 = sha256_hex(&bytes);
     let format = read::detect_format(path, &bytes);
-    let raw: RawTable = read::read_table(path, bytes, format)?;
+    let mut raw: RawTable = read::read_table(path, bytes, format)?;
 
     let profiles: Vec<Profile> = match (&opts.profile, &opts.source) {
         (Some(p), _) => vec![p.clone()],
@@ -658,7 +658,10 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         .iter()
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
-    for row in &raw.rows {
+    // Rows are taken by value: each is freed once mapped, so the file's rows and
+    // its records are not both held whole (the peak memory of a large import).
+    let rows_read = raw.rows.len() as u64;
+    for row in std::mem::take(&mut raw.rows) {
         if let Some((field, reason)) = &row.problem {
             rejects.push(Reject {
                 line: row.line,
@@ -688,7 +691,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             skipped += 1;
             continue;
         }
-        match mapper.map_row(row, &mut unmapped) {
+        match mapper.map_row(&row, &mut unmapped) {
             Ok(r) => records.push(r),
             Err(r) => rejects.push(r),
         }
@@ -711,7 +714,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         format: raw.format.as_str().to_owned(),
         encoding: raw.encoding.to_owned(),
         date_order: order.as_str().to_owned(),
-        read: raw.rows.len() as u64 + raw.blank_rows,
+        read: rows_read + raw.blank_rows,
         blank: raw.blank_rows,
         skipped,
         rejected: rejects.len() as u64,
