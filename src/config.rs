@@ -161,10 +161,7 @@ impl Config {
 
     pub fn parse(text: &str, origin: &str) -> Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
+            let line = relkpi_parse::toml_error_line(text, &e);
             anyhow::anyhow!("{origin}: line {line}: {}", e.message())
         })?;
         cfg.validate(origin)?;

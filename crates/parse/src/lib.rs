@@ -11,6 +11,14 @@ pub mod profile;
 pub mod read;
 pub mod values;
 
+/// The 1-based line a TOML error points at (0 when it has no position), for
+/// messages naming the file and line of a profile or configuration file.
+pub fn toml_error_line(text: &str, e: &toml::de::Error) -> usize {
+    e.span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        .unwrap_or(0)
+}
+
 /// The key column of a canonical table.
 pub fn key_column(table: &str) -> &'static str {
     match table {

@@ -144,10 +144,7 @@ impl Profile {
 
     pub fn from_toml(text: &str, origin: &str) -> Result<Profile> {
         let p: Profile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
+            let line = crate::toml_error_line(text, &e);
             anyhow::anyhow!("{origin}: line {line}: invalid profile: {}", e.message())
         })?;
         for k in &p.kinds {
