@@ -1,7 +1,16 @@
-//! Loading prepared records: one transaction per file. Records go to a
-//! temporary stage through the Appender, are classified against the stored
-//! versions (insert, update, unchanged, stale), merged by key, and the file's
-//! batch, rejects and unmapped values are recorded. Any error rolls it all back.
+//! Loading prepared records. Records go to temporary stage tables through the
+//! Appender; then, in one transaction per file, they are classified against the
+//! stored versions (insert, update, unchanged, stale), merged by key, and the
+//! file's batch, rejects and unmapped values are recorded. Any error rolls the
+//! transaction back, leaving the warehouse as it was.
+//!
+//! The stages are filled *before* the transaction opens: the bundled DuckDB
+//! (2.0.0) loses rows appended to a temporary table inside an explicit
+//! transaction once they pass one row group (122,880 rows): `count(*)` is right
+//! but every scan returns nothing, so a large file's records were read and then
+//! silently not written. Temporary tables belong to the connection, so staging
+//! outside the transaction changes nothing in the warehouse.
+//! (`tests::appender_stage_past_one_row_group` and `tests/import.rs` guard it.)
 //!
 //! The merge statements are generated from the canonical column names (never
 //! from values) so a file that lacks a column keeps the stored values of it.
@@ -23,50 +32,76 @@ struct MergeCounts {
     stale: u64,
 }
 
-/// Merge `records` into `table`; returns the counts and the keys that were written.
-fn merge(
+/// Records staged for one canonical table: the temp table `stage` holds the
+/// table's columns (less batch_id) and `_line`.
+struct Stage {
+    stage: &'static str,
+    table: String,
+    names: Vec<String>,
+    present: Vec<bool>,
+}
+
+/// Append `records` to a fresh temp table `stage` shaped like `table`.
+/// Must run outside a transaction (see the module note).
+fn stage(
     conn: &Connection,
+    stage: &'static str,
     table: &str,
     names: &[String],
-    present: &[bool],
+    present: Vec<bool>,
     records: &[Record],
-    batch_id: i64,
-) -> Result<(MergeCounts, Vec<String>)> {
-    let key = key_column(table);
+) -> Result<Stage> {
     conn.execute_batch(&format!(
-        "create or replace temp table stage as select * exclude (batch_id), 0::bigint as _line from main.{t} limit 0",
+        "create or replace temp table {stage} as select * exclude (batch_id), 0::bigint as _line from main.{t} limit 0",
         t = qi(table)
     ))?;
-    {
-        let mut app = conn.appender_to_catalog_and_db("stage", "temp", "main")?;
-        for r in records {
-            let line = Value::BigInt(r.line as i64);
-            app.append_row(duckdb::appender_params_from_iter(
-                r.values.iter().chain(std::iter::once(&line)),
-            ))?;
-        }
-        app.flush()?;
+    let mut app = conn.appender_to_catalog_and_db(stage, "temp", "main")?;
+    for r in records {
+        let line = Value::BigInt(r.line as i64);
+        app.append_row(duckdb::appender_params_from_iter(
+            r.values.iter().chain(std::iter::once(&line)),
+        ))?;
     }
-    let cols: Vec<&String> = names.iter().zip(present).filter(|(_, p)| **p).map(|(n, _)| n).collect();
+    app.flush()?;
+    Ok(Stage {
+        stage,
+        table: table.to_owned(),
+        names: names.to_vec(),
+        present,
+    })
+}
+
+/// Merge a stage into its table; the classification is left in `{stage}_class`
+/// (`_line`, `source`, `key`, `class`).
+fn merge(conn: &Connection, st: &Stage, batch_id: i64) -> Result<MergeCounts> {
+    let (stage, table) = (st.stage, st.table.as_str());
+    let key = key_column(table);
+    let cols: Vec<&String> = st
+        .names
+        .iter()
+        .zip(&st.present)
+        .filter(|(_, p)| **p)
+        .map(|(n, _)| n)
+        .collect();
     let same = cols
         .iter()
         .map(|c| format!("s.{c} is not distinct from t.{c}", c = qi(c)))
         .collect::<Vec<_>>()
         .join(" and ");
-    let has_updated = names.iter().zip(present).any(|(n, p)| n == "updated_at" && *p);
+    let has_updated = cols.iter().any(|n| n.as_str() == "updated_at");
     let stale = if has_updated {
         "s.updated_at < t.updated_at"
     } else {
         "false"
     };
     conn.execute_batch(&format!(
-        "create or replace temp table stage_class as
+        "create or replace temp table {stage}_class as
          select s._line, s.source, s.{k} as key,
                 case when t.{k} is null then 'insert'
                      when {stale} then 'stale'
                      when {same} then 'unchanged'
                      else 'update' end as class
-         from temp.stage s left join main.{t} t on t.source = s.source and t.{k} = s.{k}",
+         from temp.{stage} s left join main.{t} t on t.source = s.source and t.{k} = s.{k}",
         k = qi(key),
         t = qi(table),
     ))?;
@@ -79,7 +114,7 @@ fn merge(
         .join(", ");
     conn.execute_batch(&format!(
         "update main.{t} as tgt set {set}
-         from temp.stage s join temp.stage_class k on k._line = s._line
+         from temp.{stage} s join temp.{stage}_class k on k._line = s._line
          where k.class = 'update' and tgt.source = s.source and tgt.{k} = s.{k}",
         t = qi(table),
         k = qi(key)
@@ -92,7 +127,7 @@ fn merge(
         .join(", ");
     conn.execute_batch(&format!(
         "insert into main.{t} ({list}, batch_id)
-         select {slist}, {batch_id} from temp.stage s join temp.stage_class k on k._line = s._line
+         select {slist}, {batch_id} from temp.{stage} s join temp.{stage}_class k on k._line = s._line
          where k.class = 'insert'",
         t = qi(table)
     ))?;
@@ -102,7 +137,9 @@ fn merge(
         unchanged: 0,
         stale: 0,
     };
-    let mut stmt = conn.prepare("select class, count(*) from temp.stage_class group by class")?;
+    let mut stmt = conn.prepare(&format!(
+        "select class, count(*) from temp.{stage}_class group by class"
+    ))?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
         let (class, n) = row?;
         let n = n as u64;
@@ -113,35 +150,22 @@ fn merge(
             _ => counts.stale = n,
         }
     }
-    let mut stmt = conn.prepare("select key from temp.stage_class where class <> 'stale'")?;
-    let written = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<duckdb::Result<Vec<_>>>()?;
-    Ok((counts, written))
+    Ok(counts)
 }
 
-/// Load a prepared file in one transaction. On error nothing is kept.
+/// What a file puts in the stages before its transaction.
+struct Staged {
+    records: Stage,
+    /// Changes: their CI lists were staged (temp table `stage_cis`).
+    cis: bool,
+    /// Changes that are also releases, staged as release rows.
+    releases: Option<Stage>,
+}
+
+/// Load a prepared file: stage it, then merge it in one transaction. On error
+/// nothing is kept in the warehouse.
 pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
-    conn.execute_batch("begin transaction")?;
-    match load_in_tx(conn, prep) {
-        Ok(s) => {
-            conn.execute_batch("commit").context("committing the import")?;
-            Ok(s)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("rollback");
-            Err(e)
-        }
-    }
-}
-
-fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
-    let started = chrono::Local::now().naive_local();
-    let mut s = prep.summary;
-    let batch_id: i64 = conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?;
-    s.batch_id = batch_id;
     let names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
-
     let mut records = prep.records;
     let mut present = prep.present;
     // Records that are also releases (HP SM "Release Type" changes) link to themselves.
@@ -156,38 +180,101 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             r.values[p] = r.values[id].clone();
         }
     }
+    let staged = (|| -> Result<Staged> {
+        let main = stage(conn, "stage", &prep.table, &names, present, &records)?;
+        let mut staged = Staged {
+            records: main,
+            cis: false,
+            releases: None,
+        };
+        if prep.table == "changes" {
+            stage_cis(conn, &names, &records)?;
+            staged.cis = true;
+            let releases: Vec<&Record> = records.iter().filter(|r| r.release).collect();
+            if !releases.is_empty() {
+                staged.releases = Some(stage_releases(
+                    conn,
+                    &names,
+                    &staged.records.present,
+                    &releases,
+                    prep.release_type.as_deref(),
+                )?);
+            }
+        }
+        Ok(staged)
+    })()
+    .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
+    // The records live on in the stages; free them before the merge.
+    drop(records);
 
-    let (counts, written) = merge(conn, &prep.table, &names, &present, &records, batch_id)
-        .with_context(|| format!("{}: loading {}", s.file, prep.table))?;
+    conn.execute_batch("begin transaction")?;
+    let res = load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256);
+    let res = match res {
+        Ok(s) => conn.execute_batch("commit").context("committing the import").map(|_| s),
+        Err(e) => {
+            let _ = conn.execute_batch("rollback");
+            Err(e)
+        }
+    };
+    let _ = conn.execute_batch(
+        "drop table if exists temp.stage; drop table if exists temp.stage_class;
+         drop table if exists temp.stage_cis; drop table if exists temp.stage_rel;
+         drop table if exists temp.stage_rel_class;",
+    );
+    res
+}
+
+fn load_in_tx(
+    conn: &Connection,
+    staged: &Staged,
+    mut s: FileSummary,
+    rejects: &[super::Reject],
+    sha256: &str,
+) -> Result<FileSummary> {
+    let started = chrono::Local::now().naive_local();
+    let batch_id: i64 = conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?;
+    s.batch_id = batch_id;
+
+    let counts = merge(conn, &staged.records, batch_id)
+        .with_context(|| format!("{}: loading {}", s.file, staged.records.table))?;
     s.inserted = counts.inserted;
     s.updated = counts.updated;
     s.unchanged += counts.unchanged;
     s.stale = counts.stale;
 
-    if prep.table == "changes" {
-        load_cis(conn, &names, &records, &written)?;
-        let releases: Vec<&Record> = records.iter().filter(|r| r.release).collect();
-        if !releases.is_empty() {
-            s.derived_releases = derive_releases(
-                conn,
-                &names,
-                &present,
-                &releases,
-                prep.release_type.as_deref(),
-                batch_id,
-            )?;
-        }
+    if staged.cis {
+        // Replace the CI set of every change written by this file that lists CIs.
+        conn.execute_batch(
+            "create or replace temp table stage_cis_written as
+             select distinct c.source, c.change_id, c.ci from temp.stage_cis c
+             semi join temp.stage_class k on k.source = c.source and k.key = c.change_id and k.class <> 'stale';
+             delete from main.change_cis where (source, change_id) in
+                 (select distinct source, change_id from temp.stage_cis_written);
+             insert into main.change_cis select source, change_id, ci from temp.stage_cis_written;
+             drop table temp.stage_cis_written;",
+        )
+        .with_context(|| format!("{}: loading change_cis", s.file))?;
+    }
+    if let Some(rel) = &staged.releases {
+        let counts = merge(conn, rel, batch_id).with_context(|| format!("{}: loading releases", s.file))?;
+        s.derived_releases = counts.inserted + counts.updated;
     }
 
     {
         let mut app = conn.appender("import_rejects")?;
-        for r in &prep.rejects {
+        for r in rejects {
             app.append_row(params![batch_id, r.line as i64, r.field, r.value, r.reason, r.raw])?;
         }
         app.flush()?;
         let mut app = conn.appender("import_unmapped")?;
         for u in &s.unmapped_values {
-            app.append_row(params![batch_id, prep.table, u.column, u.value, u.rows as i64])?;
+            app.append_row(params![
+                batch_id,
+                staged.records.table,
+                u.column,
+                u.value,
+                u.rows as i64
+            ])?;
         }
         app.flush()?;
     }
@@ -197,7 +284,7 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         params![
             batch_id,
             s.file,
-            prep.sha256,
+            sha256,
             s.source,
             s.kind,
             s.profile,
@@ -217,43 +304,33 @@ fn load_in_tx(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     Ok(s)
 }
 
-/// Replace the CI set of every change written by this file that lists CIs.
-fn load_cis(conn: &Connection, names: &[String], records: &[Record], written: &[String]) -> Result<()> {
+/// The CI lists of the changes that have them, into `temp.stage_cis`.
+fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<()> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
-    let written: std::collections::HashSet<&str> = written.iter().map(String::as_str).collect();
     conn.execute_batch("create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar)")?;
-    {
-        let mut app = conn.appender_to_catalog_and_db("stage_cis", "temp", "main")?;
-        for r in records.iter().filter(|r| !r.cis.is_empty()) {
-            let (Value::Text(id), Value::Text(s)) = (&r.values[key], &r.values[src]) else {
-                continue;
-            };
-            if !written.contains(id.as_str()) {
-                continue;
-            }
-            for ci in &r.cis {
-                app.append_row(params![s, id, ci])?;
-            }
+    let mut app = conn.appender_to_catalog_and_db("stage_cis", "temp", "main")?;
+    for r in records.iter().filter(|r| !r.cis.is_empty()) {
+        let (Value::Text(id), Value::Text(s)) = (&r.values[key], &r.values[src]) else {
+            continue;
+        };
+        for ci in &r.cis {
+            app.append_row(params![s, id, ci])?;
         }
-        app.flush()?;
     }
-    conn.execute_batch(
-        "delete from main.change_cis where (source, change_id) in (select distinct source, change_id from temp.stage_cis);
-         insert into main.change_cis select distinct source, change_id, ci from temp.stage_cis;",
-    )?;
+    app.flush()?;
     Ok(())
 }
 
-/// Changes that are also releases become release rows with the same id and times.
-fn derive_releases(
+/// Changes that are also releases become release rows with the same id and
+/// times, staged in `temp.stage_rel`.
+fn stage_releases(
     conn: &Connection,
     names: &[String],
     present: &[bool],
     changes: &[&Record],
     release_type: Option<&str>,
-    batch_id: i64,
-) -> Result<u64> {
+) -> Result<Stage> {
     let rel_cols = super::table_columns(conn, "releases")?;
     let rel_names: Vec<String> = rel_cols.iter().map(|c| c.name.clone()).collect();
     // release column <- change column
@@ -306,6 +383,46 @@ fn derive_releases(
             release: false,
         });
     }
-    let (counts, _) = merge(conn, "releases", &rel_names, &rel_present, &records, batch_id)?;
-    Ok(counts.inserted + counts.updated)
+    stage(conn, "stage_rel", "releases", &rel_names, rel_present, &records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More records than one DuckDB row group (122,880) go through the stage
+    /// and the merge, in and out of a transaction, and every one is written.
+    #[test]
+    fn appender_stage_past_one_row_group() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "create table t (source varchar not null, response_id varchar not null, v varchar, batch_id integer)",
+        )
+        .unwrap();
+        let names: Vec<String> = ["source", "response_id", "v"].iter().map(|s| s.to_string()).collect();
+        let records: Vec<Record> = (0..130_000u64)
+            .map(|i| Record {
+                line: i + 2,
+                values: vec![
+                    Value::Text("s".into()),
+                    Value::Text(format!("k{i}")),
+                    Value::Text("v".into()),
+                ],
+                cis: Vec::new(),
+                version: Vec::new(),
+                release: false,
+            })
+            .collect();
+        let st = stage(&conn, "stage", "t", &names, vec![true; 3], &records).unwrap();
+        conn.execute_batch("begin transaction").unwrap();
+        let c = merge(&conn, &st, 1).unwrap();
+        conn.execute_batch("commit").unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged, c.stale), (130_000, 0, 0, 0));
+        let n: i64 = conn
+            .query_row("select count(*) from t where v = 'v' and batch_id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 130_000);
+    }
 }
