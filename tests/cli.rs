@@ -44,10 +44,10 @@ fn example(w: &Workdir, cmd: &str) -> String {
 #[test]
 fn every_help_example_is_in_the_readme_and_runs() {
     let w = Workdir::new();
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::project("README.md")).unwrap();
     // The examples' inputs: the demo warehouse in the current folder, and the sample files.
     w.run(&["demo", "--dir", "."]).ok();
-    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data/servicenow");
+    let samples = common::project("sample-data/servicenow").display().to_string();
     std::fs::copy(format!("{samples}/change_request.csv"), w.path("change_request.csv")).unwrap();
     let json = std::fs::read(format!("{samples}/incident.json")).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

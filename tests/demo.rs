@@ -5,7 +5,7 @@ mod common;
 use common::Workdir;
 
 fn csv_rows(name: &str) -> i64 {
-    let p = format!("{}/sample-data/servicenow/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = common::project("sample-data/servicenow").join(name);
     csv::Reader::from_path(p).unwrap().records().count() as i64
 }
 
@@ -16,11 +16,7 @@ fn demo_builds_a_fresh_warehouse_from_the_samples() {
     assert!(r.stdout.contains("KPIs for 2025-06"), "{}", r.stdout);
     assert!(r.stdout.contains("Change failure rate"), "{}", r.stdout);
     let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/sample-data/servicenow/incident.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
+        &std::fs::read_to_string(common::project("sample-data/servicenow/incident.json")).unwrap(),
     )
     .unwrap();
     let incidents = json["result"].as_array().unwrap().len() as i64;

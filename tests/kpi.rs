@@ -364,11 +364,7 @@ fn check_reports_findings_with_examples() {
 fn kpi_files_are_runnable_by_hand_with_named_parameters() {
     // The analyst's path: read a KPI file, bind the parameters, run it in DuckDB.
     let w = fixture();
-    let sql = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/queries/kpi/change_failure_rate.sql"
-    ))
-    .unwrap();
+    let sql = std::fs::read_to_string(common::project("queries/kpi/change_failure_rate.sql")).unwrap();
     let conn = duckdb::Connection::open(w.path("relkpi.duckdb")).unwrap();
     let mut stmt = conn.prepare(&sql).unwrap();
     let names: Vec<String> = (1..=stmt.parameter_count())

@@ -183,7 +183,8 @@ fn a_file_past_one_row_group_imports_whole() {
     assert_eq!(w.scalar("select count(distinct change_id) from change_cis"), 130_000);
     let r = w.run(&["import", &f]).ok();
     assert!(
-        r.stdout.contains("read 130000 = inserted 0 + updated 0 + unchanged 130000"),
+        r.stdout
+            .contains("read 130000 = inserted 0 + updated 0 + unchanged 130000"),
         "{}",
         r.stdout
     );

@@ -8,7 +8,7 @@ use common::Workdir;
 use serde_json::Value;
 
 fn sample(path: &str) -> String {
-    format!("{}/sample-data/{path}", env!("CARGO_MANIFEST_DIR"))
+    common::project("sample-data").join(path).display().to_string()
 }
 
 fn csv_rows(path: &str) -> i64 {

@@ -86,9 +86,21 @@ impl Workdir {
     }
 }
 
+/// A path in the project. The folder is read when the test runs (cargo sets
+/// `CARGO_MANIFEST_DIR` then too), not baked in at compile time: cargo reuses a
+/// test binary built from the same sources in another clone that shares the
+/// target directory, and that clone may be gone.
+#[allow(dead_code)]
+pub fn project(rel: &str) -> PathBuf {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    root.join(rel)
+}
+
 /// The project's `../shared/data` folder (real exports, never copied into the repo).
 pub fn shared_data(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel);
+    let p = project("../shared/data").join(rel);
     assert!(
         p.exists(),
         "{} is missing: the tests need ../shared/data beside the project",
