@@ -546,20 +546,120 @@ pub struct Prepared {
     evaluated: i64,
 }
 
-/// Run the policies and cache the attribution for the configured settings
-/// (queries/session/attribution_cache.sql), once per process: the warehouse
-/// does not change while relkpi computes.
-pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
-    let db: String = conn.query_row("select current_database()", [], |r| r.get(0))?;
+/// A session SQL file (`queries/session/`) with its placeholders filled in:
+/// the warehouse's catalog, the table prefix `{t}` and the attribution settings.
+fn session_sql(name: &str, db: &str, t: &str, cfg: &Config) -> Result<String> {
     let a = &cfg.attribution;
-    let sql = queries::text("session/attribution_cache.sql")
-        .context("session/attribution_cache.sql missing")?
-        .replace("{db}", &format!("\"{}\"", db.replace('"', "\"\"")))
+    Ok(queries::text(&format!("session/{name}"))
+        .with_context(|| format!("session/{name} missing"))?
+        .replace("{kind}", if t.starts_with("temp.") { "temp" } else { "" })
+        .replace("{t}", t)
+        .replace("{db}", db)
         .replace("{window_days}", &a.window_days.to_string())
         .replace("{major_priority}", &a.major_priority.to_string())
-        .replace("{ci_window}", if a.ci_window { "true" } else { "false" });
-    conn.execute_batch(&sql)
-        .context("queries/session/attribution_cache.sql")?;
+        .replace("{ci_window}", if a.ci_window { "true" } else { "false" }))
+}
+
+/// The attribution settings the derived tables are built for, as stored in `derived_meta`.
+fn derived_settings(cfg: &Config) -> String {
+    let a = &cfg.attribution;
+    format!(
+        "window_days={} ci_window={} major_priority={}",
+        a.window_days, a.ci_window, a.major_priority
+    )
+}
+
+fn quoted_db(conn: &Connection) -> Result<String> {
+    let db: String = conn.query_row("select current_database()", [], |r| r.get(0))?;
+    Ok(format!("\"{}\"", db.replace('"', "\"\"")))
+}
+
+fn data_version(conn: &Connection) -> Result<String> {
+    let sql = queries::text("session/data_version.sql").context("session/data_version.sql missing")?;
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+/// Build the attribution tables with prefix `t` and point the temp macros at
+/// them: create them empty, the macros, then fill them (queries/session/).
+fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<()> {
+    for f in [
+        "attribution_tables.sql",
+        "attribution_macros.sql",
+        "attribution_fill.sql",
+    ] {
+        conn.execute_batch(&session_sql(f, db, t, cfg)?)
+            .with_context(|| format!("queries/session/{f}"))?;
+    }
+    Ok(())
+}
+
+/// Rebuild the warehouse's derived tables (the attribution and the facts, for
+/// the configured settings; queries/session/attribution_tables.sql) in one
+/// transaction, and record what they were built from. `relkpi import` calls it
+/// after loading, so KPI runs start from them instead of attributing anew.
+pub fn derive(conn: &Connection, cfg: &Config) -> Result<()> {
+    let db = quoted_db(conn)?;
+    let t = format!("{db}.main.derived_");
+    conn.execute_batch("begin transaction")?;
+    let res = (|| -> Result<()> {
+        build_attribution(conn, &db, &t, cfg)?;
+        conn.execute(
+            "insert or replace into derived_meta values ('attribution', ?, ?, ?)",
+            duckdb::params![
+                derived_settings(cfg),
+                data_version(conn)?,
+                chrono::Local::now().naive_local()
+            ],
+        )?;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => conn.execute_batch("commit").context("committing the derived tables"),
+        Err(e) => {
+            let _ = conn.execute_batch("rollback");
+            Err(e)
+        }
+    }
+}
+
+/// Whether the stored derived tables were built for these settings from the
+/// data as it is now.
+fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
+    let stored: Option<(String, String)> = conn
+        .query_row(
+            "select settings, data_version from derived_meta where name = 'attribution'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    Ok(match stored {
+        Some((settings, version)) => settings == derived_settings(cfg) && version == data_version(conn)?,
+        None => false,
+    })
+}
+
+/// Run the policies and set up the attribution for the configured settings,
+/// once per process (the warehouse does not change while relkpi computes):
+/// temp macros read the warehouse's derived tables when they are current
+/// (built by `relkpi import` for these settings from this data), else tables
+/// this process builds in its temp schema (queries/session/).
+pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
+    let db = quoted_db(conn)?;
+    if derived_current(conn, cfg)? {
+        let t = format!("{db}.main.derived_");
+        conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
+            .context("queries/session/attribution_macros.sql")?;
+    } else {
+        crate::ui::verbose(
+            1,
+            "derived tables missing, stale or for other settings: attributing in this process",
+        );
+        build_attribution(conn, &db, "temp.main.cache_", cfg)?;
+    }
     let defs = policy_defs(cfg)?;
     let statuses = run_policies(conn, &defs, &Params::settings(cfg, 0))?;
     let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;

@@ -527,3 +527,40 @@ const RATIO_KPIS: [&str; 9] = [
     "rollback_rate",
     "schedule_adherence_rate",
 ];
+
+#[test]
+fn derived_tables_are_used_while_current_and_give_the_same_figures() {
+    let w = fixture();
+    const OWN: &str = "attributing in this process";
+    // The import built them for the default settings from this data.
+    let meta = w.sql("select settings, data_version from derived_meta");
+    assert_eq!(meta.len(), 1);
+    assert_eq!(meta[0]["settings"], "window_days=7 ci_window=true major_priority=2");
+    let from_derived = w.run(&["-v", "kpi", "--period", "2024-03", "--format", "json"]).ok();
+    assert!(!from_derived.stderr.contains(OWN), "{}", from_derived.stderr);
+    // A write through `sql --write` marks them out of date: the run attributes for itself.
+    w.run(&[
+        "sql",
+        "--write",
+        "update changes set title = title where change_id = 'C1'",
+    ])
+    .ok();
+    assert_eq!(w.sql("select * from derived_meta").len(), 0);
+    let own = w.run(&["-v", "kpi", "--period", "2024-03", "--format", "json"]).ok();
+    assert!(own.stderr.contains(OWN), "{}", own.stderr);
+    assert_eq!(from_derived.json(), own.json());
+    close(&get(&own.json(), "change_failure_rate")["value"], 0.8);
+    // The next import rebuilds them; other settings bypass them.
+    let f = w.write(
+        "more.csv",
+        "source,release_id,requested_at,actual_end\nt,R99,2024-05-01,\n",
+    );
+    w.run(&["import", "--kind", "releases", f.to_str().unwrap()]).ok();
+    assert_eq!(w.sql("select * from derived_meta").len(), 1);
+    let again = w.run(&["-v", "kpi", "--period", "2024-03", "--format", "json"]).ok();
+    assert!(!again.stderr.contains(OWN), "{}", again.stderr);
+    assert_eq!(from_derived.json(), again.json());
+    w.write("relkpi.toml", "[attribution]\nwindow_days = 14\n");
+    let other = w.run(&["-v", "kpi", "--period", "2024-03", "--format", "json"]).ok();
+    assert!(other.stderr.contains(OWN), "{}", other.stderr);
+}

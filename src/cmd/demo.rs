@@ -53,6 +53,7 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         std::fs::write(&cfg_path, f.contents()).with_context(|| format!("cannot write {}", cfg_path.display()))?;
     }
     let cfg = Config::load(g.config.as_deref(), &db)?;
+    kpi::derive(&wh.conn, &cfg)?;
     let period = kpi::resolve_period(
         &wh.conn,
         &PeriodArgs {

@@ -35,6 +35,9 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
     }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
     let (summaries, failed) = import_files(&wh, &a.files, &opts, g.quiet, a.format)?;
+    if !summaries.is_empty() {
+        derive(&wh, g.config.as_deref(), &g.db);
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &summaries)?,
@@ -85,6 +88,23 @@ pub fn import_files(
         }
     }
     Ok((summaries, failed))
+}
+
+/// Rebuild the derived tables after an import. A failure is reported, not
+/// fatal: the files are in, and KPI runs attribute for themselves while the
+/// derived tables are not current.
+pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) {
+    let started = std::time::Instant::now();
+    let res = crate::config::Config::load(config, db).and_then(|cfg| crate::kpi::derive(&wh.conn, &cfg));
+    match res {
+        Ok(()) => crate::ui::verbose(
+            1,
+            format!("derived tables rebuilt: {:.2} s", started.elapsed().as_secs_f64()),
+        ),
+        Err(e) => crate::ui::error(format!(
+            "the derived tables (attribution) were not rebuilt: {e:#}\n  the import stands; KPI runs will attribute for themselves"
+        )),
+    }
 }
 
 /// The summary of one file, as printed after it.

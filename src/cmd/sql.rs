@@ -40,6 +40,14 @@ pub fn run(g: &GlobalArgs, a: SqlArgs) -> Result<u8> {
         .query_arrow([])
         .map_err(|e| anyhow::anyhow!("query failed: {e}"))?
         .collect();
+    if a.write {
+        // A write may change what the derived tables were built from in ways their
+        // data version cannot see (an update in place): KPI runs stop using them
+        // until the next import rebuilds them.
+        wh.conn
+            .execute("delete from derived_meta", [])
+            .context("marking the derived tables out of date")?;
+    }
     let schema = stmt.schema();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut out: Box<dyn Write> = match &a.output {
