@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::queries;
@@ -278,11 +279,7 @@ impl Mapper<'_> {
         t.is_empty() || self.nulls.iter().any(|n| n == t)
     }
 
-    fn map_row(
-        &self,
-        row: &read::RawRow,
-        unmapped: &mut HashMap<(String, String), u64>,
-    ) -> std::result::Result<Record, Reject> {
+    fn map_row(&self, row: &read::RawRow, unmapped: &mut Vec<(String, String)>) -> std::result::Result<Record, Reject> {
         let reject = |field: Option<&str>, value: Option<&str>, reason: String| Reject {
             line: row.line,
             field: field.map(str::to_owned),
@@ -335,9 +332,7 @@ impl Mapper<'_> {
                     .get(&col.name)
                     .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
             {
-                *unmapped
-                    .entry((col.name.clone(), format!("placeholder:{}", r.trim())))
-                    .or_default() += 1;
+                unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim())));
                 values.push(Value::Null);
                 continue;
             }
@@ -364,7 +359,7 @@ impl Mapper<'_> {
                     if let Some(allowed) = self.vocab.get(&col.name) {
                         let lower = text.to_lowercase();
                         if mapped.is_none() && !allowed.contains(&lower) {
-                            *unmapped.entry((col.name.clone(), lower.clone())).or_default() += 1;
+                            unmapped.push((col.name.clone(), lower.clone()));
                         }
                         Value::Text(lower)
                     } else {
@@ -454,6 +449,16 @@ impl Mapper<'_> {
             release,
         })
     }
+}
+
+/// Rows mapped in parallel at a time (bounded so rows are freed as they go).
+const MAP_CHUNK: usize = 1 << 16;
+
+/// What became of one row.
+enum Outcome {
+    Record(Record),
+    Reject(Reject),
+    Skipped,
 }
 
 /// The prepared content of one file, before it touches the warehouse.
@@ -648,7 +653,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         columns: columns.clone(),
     };
 
-    let mut unmapped = HashMap::new();
+    let mut unmapped: HashMap<(String, String), u64> = HashMap::new();
     let mut records = Vec::with_capacity(raw.rows.len());
     let mut rejects = Vec::new();
     let mut skipped = 0u64;
@@ -658,22 +663,22 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         .iter()
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
-    // Rows are taken by value: each is freed once mapped, so the file's rows and
-    // its records are not both held whole (the peak memory of a large import).
-    let rows_read = raw.rows.len() as u64;
-    for row in std::mem::take(&mut raw.rows) {
+    // One row, independent of every other: loaded, rejected or skipped, and the
+    // unrecognised values it holds.
+    let classify = |row: read::RawRow| -> (Outcome, Vec<(String, String)>) {
+        let mut hits = Vec::new();
         if let Some((field, reason)) = &row.problem {
-            rejects.push(Reject {
+            let reject = Reject {
                 line: row.line,
                 field: Some(field.clone()),
                 value: None,
                 reason: format!("{field}: {reason}"),
                 raw: raw_line(&row.fields),
-            });
-            continue;
+            };
+            return (Outcome::Reject(reject), hits);
         }
         if row.fields.len() < named {
-            rejects.push(Reject {
+            let reject = Reject {
                 line: row.line,
                 field: None,
                 value: None,
@@ -682,18 +687,40 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
                     row.fields.len()
                 ),
                 raw: raw_line(&row.fields),
-            });
-            continue;
+            };
+            return (Outcome::Reject(reject), hits);
         }
         if let Some((h, values)) = &mapper.filter
             && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
         {
-            skipped += 1;
-            continue;
+            return (Outcome::Skipped, hits);
         }
-        match mapper.map_row(&row, &mut unmapped) {
-            Ok(r) => records.push(r),
-            Err(r) => rejects.push(r),
+        let out = match mapper.map_row(&row, &mut hits) {
+            Ok(r) => Outcome::Record(r),
+            Err(r) => Outcome::Reject(r),
+        };
+        (out, hits)
+    };
+    // Rows are mapped in parallel, a chunk at a time, and taken by value: each is
+    // freed once mapped, so the file's rows and its records are not both held
+    // whole (the peak memory of a large import). Results keep file order.
+    let rows_read = raw.rows.len() as u64;
+    let mut rows = std::mem::take(&mut raw.rows).into_iter();
+    loop {
+        let chunk: Vec<read::RawRow> = rows.by_ref().take(MAP_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let mapped: Vec<(Outcome, Vec<(String, String)>)> = chunk.into_par_iter().map(classify).collect();
+        for (out, hits) in mapped {
+            for h in hits {
+                *unmapped.entry(h).or_default() += 1;
+            }
+            match out {
+                Outcome::Record(r) => records.push(r),
+                Outcome::Reject(r) => rejects.push(r),
+                Outcome::Skipped => skipped += 1,
+            }
         }
     }
     let mapped_rows = records.len() as u64;
