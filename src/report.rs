@@ -263,7 +263,9 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
     // compare, the trend months, two breakdowns, the checks, the charts.
     progress.inc_length(u64::from(req.months) + 5 + ORDER.len() as u64);
     progress.message("policies");
+    let clock = crate::ui::Phases::start(std::path::Path::new("report"));
     let prep = kpi::prepare(conn, cfg)?;
+    clock.lap("attribution and policies");
     progress.step(format!("{} against {}", req.period.label, req.against.label));
     let cmp = compare::compare(
         conn,
@@ -277,11 +279,13 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
             min_records: req.min_records,
         },
     )?;
+    clock.lap("compare");
     progress.step("trend");
     let mut cmp = cmp;
     cmp.kpis.sort_by_key(|k| rank(&k.current.id));
     let mut tr = trend::trend(conn, cfg, &prep, &req.period, req.months, &[], progress)?;
     tr.series.sort_by_key(|s| rank(&s.id));
+    clock.lap("trend");
     let mut breakdowns = Vec::new();
     let ids: Vec<String> = BREAKDOWN_KPIS.iter().map(|s| s.to_string()).collect();
     for (dim, label) in [("service", "Service"), ("team", "Team")] {
@@ -289,6 +293,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         let rep = kpi::compute(conn, cfg, &prep, &req.period, Some(dim), &ids)?;
         breakdowns.push(breakdown(label, dim, &rep.kpis));
     }
+    clock.lap("breakdowns");
     progress.step("review cards and the forward schedule");
     // Cards for the releases the drill-down tables show (the bad news), not for
     // every release of the period: `relkpi review --period` writes those.
@@ -303,6 +308,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         }
     }
     let cards = review::cards_for_ids(conn, cfg, &card_ids)?;
+    clock.lap(&format!("{} review cards", card_ids.len()));
     let upcoming = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?
         .items
         .into_iter()
@@ -316,8 +322,10 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
             flags: i.flags.join("; "),
         })
         .collect();
+    clock.lap("forward schedule");
     progress.step("data-quality checks");
     let findings = check::findings(conn)?;
+    clock.lap("checks");
     let quality = quality(&prep.policies, findings);
     let specs: Vec<(String, ChartSpec)> = tr
         .series
@@ -337,6 +345,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
             png_file: format!("charts/{id}.png"),
         });
     }
+    clock.lap("charts");
     let tiles: Vec<Tile> = cmp.kpis.iter().map(|c| tile(c, cfg)).collect();
     let count = |f: &dyn Fn(&Tile) -> bool| tiles.iter().filter(|t| f(t)).count();
     let summary = vec![

@@ -105,3 +105,25 @@ impl Drop for Progress {
         self.bar.finish_and_clear();
     }
 }
+
+/// Time spent in each phase of a job, shown with `-vv`.
+pub struct Phases {
+    what: String,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Phases {
+    pub fn start(what: &std::path::Path) -> Phases {
+        Phases {
+            what: what.display().to_string(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Report the time since the previous lap (or the start) as `phase`.
+    pub fn lap(&self, phase: &str) {
+        let now = std::time::Instant::now();
+        let took = now - self.last.replace(now);
+        verbose(2, format!("{}: {phase} {:.2} s", self.what, took.as_secs_f64()));
+    }
+}

@@ -180,6 +180,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             r.values[p] = r.values[id].clone();
         }
     }
+    let clock = crate::ui::Phases::start(std::path::Path::new(&prep.summary.file));
     let staged = (|| -> Result<Staged> {
         let main = stage(conn, "stage", &prep.table, &names, present, &records)?;
         let mut staged = Staged {
@@ -206,6 +207,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
     // The records live on in the stages; free them before the merge.
     drop(records);
+    clock.lap("stage");
 
     conn.execute_batch("begin transaction")?;
     let res = load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256);
@@ -216,6 +218,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             Err(e)
         }
     };
+    clock.lap("merge");
     let _ = conn.execute_batch(
         "drop table if exists temp.stage; drop table if exists temp.stage_class;
          drop table if exists temp.stage_cis; drop table if exists temp.stage_rel;

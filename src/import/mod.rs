@@ -254,7 +254,6 @@ fn raw_line(fields: &csv::StringRecord) -> String {
 
 /// Everything the per-row mapping needs, resolved once per file.
 struct Mapper<'a> {
-    kind: &'a KindMap,
     columns: Vec<Column>,
     /// canonical column index -> the columns that feed it
     sources: Vec<Option<Vec<usize>>>,
@@ -267,10 +266,18 @@ struct Mapper<'a> {
     nulls: Vec<String>,
     order: DateOrder,
     format: FileFormat,
-    vocab: HashMap<String, Vec<String>>,
     source_name: String,
     key: usize,
     headers: Vec<String>,
+    /// Per canonical column, resolved once: the profile's vocabulary, its
+    /// placeholders, and the canonical values (enumerated columns).
+    per_column: Vec<ColumnMaps<'a>>,
+}
+
+struct ColumnMaps<'a> {
+    vocab: Option<profile::Vocab>,
+    placeholders: Option<&'a Vec<String>>,
+    allowed: Option<std::collections::HashSet<String>>,
 }
 
 impl Mapper<'_> {
@@ -325,11 +332,10 @@ impl Mapper<'_> {
                     }
                 }
             }
+            let maps = &self.per_column[ci];
             if let Some(r) = &raw
-                && self
-                    .kind
+                && maps
                     .placeholders
-                    .get(&col.name)
                     .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
             {
                 unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim())));
@@ -338,8 +344,8 @@ impl Mapper<'_> {
             }
             let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
                 // A vocabulary default ("*") applies to empty values too.
-                match self.kind.values.get(&col.name).and_then(|t| t.get("*")) {
-                    Some(d) if self.sources[ci].is_some() => values.push(Value::Text(d.clone())),
+                match maps.vocab.as_ref().and_then(|v| v.default_value()) {
+                    Some(d) if self.sources[ci].is_some() => values.push(Value::Text(d.to_owned())),
                     _ => values.push(Value::Null),
                 }
                 continue;
@@ -348,7 +354,7 @@ impl Mapper<'_> {
                 .as_ref()
                 .map(|h| self.headers[h[0]].as_str())
                 .unwrap_or(col.name.as_str());
-            let mapped = self.kind.vocab(&col.name, &raw);
+            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(&raw)).map(str::to_owned);
             let text = mapped.clone().unwrap_or_else(|| raw.trim().to_owned());
             if text.is_empty() {
                 values.push(Value::Null);
@@ -356,7 +362,7 @@ impl Mapper<'_> {
             }
             let v = match col.ty {
                 ColType::Text => {
-                    if let Some(allowed) = self.vocab.get(&col.name) {
+                    if let Some(allowed) = &maps.allowed {
                         let lower = text.to_lowercase();
                         if mapped.is_none() && !allowed.contains(&lower) {
                             unmapped.push((col.name.clone(), lower.clone()));
@@ -481,10 +487,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Read and map one file (no warehouse writes).
 pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Prepared> {
+    let clock = crate::ui::Phases::start(path);
     let bytes = read::read_bytes(path)?;
     let sha256 = sha256_hex(&bytes);
+    clock.lap("read and hash");
     let format = read::detect_format(path, &bytes);
     let mut raw: RawTable = read::read_table(path, bytes, format)?;
+    clock.lap("parse");
 
     let profiles: Vec<Profile> = match (&opts.profile, &opts.source) {
         (Some(p), _) => vec![p.clone()],
@@ -590,11 +599,13 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         Some(o) => o,
         None => {
             // Distinct values only: audit logs repeat the same stamps many times.
+            // ISO values read the same in every order, so they tell nothing.
             let values: std::collections::HashSet<&str> = raw
                 .rows
                 .iter()
                 .flat_map(|r| date_cols.iter().filter_map(move |c| r.fields.get(*c)))
                 .filter(|v| !v.trim().is_empty() && !profile.null_values.iter().any(|n| n == v.trim()))
+                .filter(|v| !dates::is_iso(v))
                 .collect();
             let cands = dates::detect_order(values.into_iter());
             match cands.as_slice() {
@@ -611,13 +622,20 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         }
     };
 
-    let vocab = vocabularies(conn)?
+    let vocab: HashMap<String, Vec<String>> = vocabularies(conn)?
         .into_iter()
         .filter(|((t, _), _)| t == &kind.table)
         .map(|((_, c), v)| (c, v))
         .collect();
+    let per_column = columns
+        .iter()
+        .map(|c| ColumnMaps {
+            vocab: kind.compiled_vocab(&c.name),
+            placeholders: kind.placeholders.get(&c.name),
+            allowed: vocab.get(&c.name).map(|v| v.iter().cloned().collect()),
+        })
+        .collect();
     let mapper = Mapper {
-        kind,
         sources,
         filter: match &kind.filter {
             Some(f) => Some((
@@ -643,7 +661,6 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         nulls: profile.null_values.clone(),
         order,
         format: raw.format,
-        vocab,
         source_name: profile.source_name().to_owned(),
         key: columns
             .iter()
@@ -651,6 +668,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             .context("no key column")?,
         headers: raw.headers.clone(),
         columns: columns.clone(),
+        per_column,
     };
 
     let mut unmapped: HashMap<(String, String), u64> = HashMap::new();
@@ -725,7 +743,9 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     }
     let mapped_rows = records.len() as u64;
     let updated_pos = columns.iter().position(|c| c.name == "updated_at");
+    clock.lap("map");
     let (records, folded, duplicates) = fold(records, mapper.key, updated_pos, kind.group_rows);
+    clock.lap("fold");
 
     let mut unmapped_values: Vec<UnmappedValue> = unmapped
         .into_iter()

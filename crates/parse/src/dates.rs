@@ -136,8 +136,50 @@ fn year_out_of_range(d: NaiveDate) -> bool {
     !(1900..=2200).contains(&d.year())
 }
 
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` and `YYYY-MM-DD HH:MM:SS` (or `T`), every
+/// field zero-padded: most exports' timestamps, read without chrono's format
+/// parser (which re-reads its format string on every call and was most of an
+/// import's mapping time). Anything else, or a value it cannot place on the
+/// calendar, goes on to the general parser, so results do not change.
+fn parse_plain_iso(b: &[u8]) -> Option<NaiveDateTime> {
+    fn num(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    }
+    if !matches!(b.len(), 10 | 16 | 19) || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(&b[..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+    if year_out_of_range(date) {
+        return None;
+    }
+    if b.len() == 10 {
+        return date.and_hms_opt(0, 0, 0);
+    }
+    if !matches!(b[10], b' ' | b'T') || b[13] != b':' {
+        return None;
+    }
+    let sec = if b.len() == 19 {
+        if b[16] != b':' {
+            return None;
+        }
+        num(&b[17..19])?
+    } else {
+        0
+    };
+    date.and_hms_opt(num(&b[11..13])?, num(&b[14..16])?, sec)
+}
+
+/// Whether `value` is an ISO 8601 date-time, which reads the same in every
+/// date order (and so says nothing about a file's order).
+pub fn is_iso(value: &str) -> bool {
+    parse_iso(value.trim()).is_some()
+}
+
 fn parse_iso(v: &str) -> Option<NaiveDateTime> {
     let b = v.as_bytes();
+    if let Some(dt) = parse_plain_iso(b) {
+        return Some(dt);
+    }
     // The first ten bytes must be ASCII to slice there (found by fuzz/ dates:
     // `2024-03-0ϊ...` cut inside a character and panicked).
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || !b[..10].is_ascii() {
@@ -254,5 +296,46 @@ mod tests {
     #[test]
     fn excel_serial() {
         assert_eq!(from_excel_serial("45356.5"), Some(dt("2024-03-05 12:00:00")));
+    }
+
+    #[test]
+    fn plain_iso_fast_path_agrees_with_the_general_parser() {
+        for v in [
+            "2024-03-05",
+            "2024-03-05 10:07",
+            "2024-03-05T10:07",
+            "2024-03-05 10:07:09",
+            "2024-03-05T23:59:59",
+            "2024-02-29 00:00:00",
+            "2023-02-29 00:00:00",
+            "2024-13-01 00:00:00",
+            "2024-03-05 24:00:00",
+            "2024-03-05 23:59:60",
+            "1899-12-31 00:00:00",
+            "2201-01-01",
+            "2024-03-05 1:07:09",
+            "2024-03-05 10:7:09",
+            "2024-03-05x10:07:09",
+            "+024-03-05 10:07:09",
+            "2024-03-05 10:07:0a",
+        ] {
+            let fast = parse_plain_iso(v.as_bytes());
+            if let Some(dt) = fast {
+                let general = NaiveDateTime::parse_from_str(&v.replace('T', " "), "%Y-%m-%d %H:%M:%S")
+                    .or_else(|_| NaiveDateTime::parse_from_str(&v.replace('T', " "), "%Y-%m-%d %H:%M"))
+                    .or_else(|_| NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap()))
+                    .ok();
+                assert_eq!(Some(dt), general, "{v}");
+            }
+            // Whatever the fast path does, the public parser's answer stands.
+            let _ = parse(v, DateOrder::Ymd);
+        }
+        assert_eq!(
+            parse("2024-03-05 10:07:09", DateOrder::Dmy),
+            NaiveDate::from_ymd_opt(2024, 3, 5).unwrap().and_hms_opt(10, 7, 9)
+        );
+        assert!(parse_plain_iso(b"2023-02-29 00:00:00").is_none());
+        assert!(parse_plain_iso(b"2024-03-05 24:00:00").is_none());
+        assert!(parse_plain_iso(b"1899-12-31").is_none());
     }
 }

@@ -243,25 +243,57 @@ impl KindMap {
 
     /// Map a raw value through the vocabulary of `column`.
     pub fn vocab(&self, column: &str, raw: &str) -> Option<String> {
+        self.compiled_vocab(column)?.lookup(raw).map(str::to_owned)
+    }
+
+    /// The vocabulary of `column` made ready for many lookups (an import
+    /// compiles each column's once, not once a value).
+    pub fn compiled_vocab(&self, column: &str) -> Option<Vocab> {
         let table = self.values.get(column)?;
-        let key = raw.trim().to_lowercase();
-        let mut default = None;
-        let mut best_prefix: Option<(usize, &String)> = None;
-        for (k, v) in table {
+        let mut v = Vocab::default();
+        for (k, val) in table {
             let kl = k.to_lowercase();
-            if kl == key {
-                return Some(v.clone());
-            }
             if kl == "*" {
-                default = Some(v.clone());
-            } else if let Some(p) = kl.strip_suffix('*')
-                && key.starts_with(p)
-                && best_prefix.is_none_or(|(n, _)| p.len() > n)
-            {
-                best_prefix = Some((p.len(), v));
+                v.default = Some(val.clone());
+            } else if let Some(p) = kl.strip_suffix('*') {
+                v.prefixes.push((p.to_owned(), val.clone()));
+            } else {
+                // Keys equal but for case: the first in key order wins.
+                v.exact.entry(kl).or_insert_with(|| val.clone());
             }
         }
-        best_prefix.map(|(_, v)| v.clone()).or(default)
+        // The longest matching prefix wins; of equal lengths, the first in key
+        // order (the sort is stable).
+        v.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        Some(v)
+    }
+}
+
+/// One column's vocabulary: exact keys (lower-cased), prefixes (longest
+/// first) and the default. Keys compare case-insensitively, after trimming.
+#[derive(Debug, Clone, Default)]
+pub struct Vocab {
+    exact: std::collections::HashMap<String, String>,
+    prefixes: Vec<(String, String)>,
+    default: Option<String>,
+}
+
+impl Vocab {
+    pub fn lookup(&self, raw: &str) -> Option<&str> {
+        let key = raw.trim().to_lowercase();
+        if let Some(v) = self.exact.get(&key) {
+            return Some(v);
+        }
+        self.prefixes
+            .iter()
+            .find(|(p, _)| key.starts_with(p.as_str()))
+            .map(|(_, v)| v.as_str())
+            .or(self.default.as_deref())
+    }
+
+    /// The value for an empty field, if the vocabulary has a default (`*`).
+    pub fn default_value(&self) -> Option<&str> {
+        self.default.as_deref()
     }
 }
 
