@@ -1,7 +1,8 @@
--- review: policy violations of the release's changes (policy_violations, filled by relkpi
--- from queries/policies/ before the card is built).
-select v.change_id, v.policy, v.detail
+-- review: policy violations of the changes of each release under review
+-- (policy_violations, filled by relkpi from queries/policies/ before the card is built).
+-- Releases under review: the temp table review_releases (source, release_id); see changes.sql.
+select c.source, c.release_id, v.change_id, v.policy, v.detail
 from policy_violations v
 join changes c on c.source = v.source and c.change_id = v.change_id
-where c.source = $release_source and c.release_id = $release_id
-order by v.change_id, v.policy
+semi join review_releases k on k.source = c.source and k.release_id = c.release_id
+order by c.source, c.release_id, v.change_id, v.policy

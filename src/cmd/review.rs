@@ -6,6 +6,7 @@
 //! deployed in the period plus an index. The figures come from
 //! queries/review/*.sql.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -163,11 +164,40 @@ fn each<T>(
     Ok(out)
 }
 
-fn params_for(cfg: &Config, source: &str, id: &str) -> Result<Params> {
-    let mut p = Params::settings(cfg, 0);
-    p.set("release_source", Value::Text(source.to_owned()));
-    p.set("release_id", Value::Text(id.to_owned()));
-    Ok(p)
+/// A release: (source, release_id).
+type Key = (String, String);
+
+/// Run a queries/review file for the releases in the temp table
+/// `review_releases`; rows are grouped by their first two columns (source,
+/// release_id), in the file's order.
+fn grouped<T>(
+    conn: &duckdb::Connection,
+    name: &str,
+    params: &Params,
+    mut f: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> Result<HashMap<Key, Vec<T>>> {
+    let mut out: HashMap<Key, Vec<T>> = HashMap::new();
+    for (k, v) in each(conn, name, params, |r| Ok(((r.get(0)?, r.get(1)?), f(r)?)))? {
+        out.entry(k).or_default().push(v);
+    }
+    Ok(out)
+}
+
+struct Head {
+    title: String,
+    release_type: String,
+    state: String,
+    outcome: String,
+    service: String,
+    team: String,
+    planned: (Option<NaiveDateTime>, Option<NaiveDateTime>),
+    actual: (Option<NaiveDateTime>, Option<NaiveDateTime>),
+    slip_hours: Option<f64>,
+    lead_time_days: Option<f64>,
+    failed: bool,
+    defects: i64,
+    major_incidents: i64,
+    late: Option<bool>,
 }
 
 fn compare_row(
@@ -193,27 +223,33 @@ fn compare_row(
 
 /// The card of one release.
 pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> Result<Card> {
-    let p = params_for(cfg, source, id)?;
-    struct Head {
-        title: String,
-        release_type: String,
-        state: String,
-        outcome: String,
-        service: String,
-        team: String,
-        planned: (Option<NaiveDateTime>, Option<NaiveDateTime>),
-        actual: (Option<NaiveDateTime>, Option<NaiveDateTime>),
-        slip_hours: Option<f64>,
-        lead_time_days: Option<f64>,
-        failed: bool,
-        defects: i64,
-        major_incidents: i64,
-        late: Option<bool>,
+    let mut cards = cards(conn, cfg, &[(source.to_owned(), id.to_owned())])?;
+    cards.pop().with_context(|| format!("no release {id} from {source}"))
+}
+
+/// The cards of `keys`, in that order (a release named twice gets one card).
+/// Each queries/review file runs once for all of them, not once a release.
+pub fn cards(conn: &duckdb::Connection, cfg: &Config, keys: &[Key]) -> Result<Vec<Card>> {
+    let mut unique: Vec<&Key> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for k in keys {
+        if seen.insert(k) {
+            unique.push(k);
+        }
     }
+    conn.execute_batch("create or replace temp table review_releases (source varchar, release_id varchar)")?;
+    {
+        let mut app = conn.appender_to_catalog_and_db("review_releases", "temp", "main")?;
+        for (source, id) in &unique {
+            app.append_row(duckdb::params![source, id])?;
+        }
+        app.flush()?;
+    }
+    let p = Params::settings(cfg, 0);
     let s = |r: &duckdb::Row<'_>, i: usize| -> duckdb::Result<String> {
         Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
     };
-    let head = each(conn, "release", &p, |r| {
+    let mut heads = grouped(conn, "release", &p, |r| {
         Ok(Head {
             title: s(r, 2)?,
             release_type: s(r, 3)?,
@@ -230,67 +266,101 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
             major_incidents: r.get::<_, Option<i64>>(17)?.unwrap_or(0),
             late: r.get(18)?,
         })
-    })?
-    .into_iter()
-    .next()
-    .with_context(|| format!("no release {id} from {source}"))?;
-    let changes = each(conn, "changes", &p, |r| {
+    })?;
+    let mut changes = grouped(conn, "changes", &p, |r| {
         Ok(ChangeRow {
-            change_id: r.get(0)?,
-            title: s(r, 1)?,
-            change_type: s(r, 2)?,
-            state: s(r, 3)?,
-            outcome: s(r, 4)?,
-            actual_end: ts(r.get(5)?),
-            failed: r.get::<_, Option<bool>>(6)?.unwrap_or(false),
-            incidents_caused: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+            change_id: r.get(2)?,
+            title: s(r, 3)?,
+            change_type: s(r, 4)?,
+            state: s(r, 5)?,
+            outcome: s(r, 6)?,
+            actual_end: ts(r.get(7)?),
+            failed: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
+            incidents_caused: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
         })
     })?;
-    let incidents = each(conn, "incidents", &p, |r| {
-        let recovery_hours: Option<f64> = r.get(7)?;
+    let mut incidents = grouped(conn, "incidents", &p, |r| {
+        let recovery_hours: Option<f64> = r.get(9)?;
         Ok(IncidentRow {
-            incident_id: r.get(0)?,
-            title: s(r, 1)?,
-            priority: r.get(2)?,
-            method: s(r, 3)?,
-            via_change: s(r, 4)?,
-            opened_at: ts(r.get(5)?),
-            resolved_at: ts(r.get(6)?),
+            incident_id: r.get(2)?,
+            title: s(r, 3)?,
+            priority: r.get(4)?,
+            method: s(r, 5)?,
+            via_change: s(r, 6)?,
+            opened_at: ts(r.get(7)?),
+            resolved_at: ts(r.get(8)?),
             recovery_hours,
             recovery: recovery_hours
                 .map(|h| format!("{h:.1} h"))
                 .unwrap_or_else(|| "unresolved".into()),
-            within_window: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
+            within_window: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
         })
     })?;
-    let satisfaction = each(conn, "satisfaction", &p, |r| {
+    let mut satisfaction = grouped(conn, "satisfaction", &p, |r| {
         Ok(Answer {
-            response_id: r.get(0)?,
-            submitted_at: ts(r.get(1)?),
-            score: r.get(2)?,
-            comment: s(r, 3)?,
+            response_id: r.get(2)?,
+            submitted_at: ts(r.get(3)?),
+            score: r.get(4)?,
+            comment: s(r, 5)?,
         })
     })?;
-    let violations = each(conn, "violations", &p, |r| {
+    let mut violations = grouped(conn, "violations", &p, |r| {
         Ok(Violation {
-            change_id: r.get(0)?,
-            policy: r.get(1)?,
-            detail: s(r, 2)?,
+            change_id: r.get(2)?,
+            policy: r.get(3)?,
+            detail: s(r, 4)?,
         })
     })?;
-    let peers = each(conn, "peers", &p, |r| {
+    let mut peers = grouped(conn, "peers", &p, |r| {
         Ok(Peers {
-            releases: r.get(0)?,
-            lead_time_days: r.get(1)?,
-            slip_hours: r.get(2)?,
-            defects: r.get(3)?,
-            changes: r.get(4)?,
-            success_rate: r.get(5)?,
+            releases: r.get(2)?,
+            lead_time_days: r.get(3)?,
+            slip_hours: r.get(4)?,
+            defects: r.get(5)?,
+            changes: r.get(6)?,
+            success_rate: r.get(7)?,
         })
-    })?
-    .into_iter()
-    .next()
-    .context("queries/review/peers.sql returned no row")?;
+    })?;
+    unique
+        .into_iter()
+        .map(|k| {
+            let (source, id) = k;
+            let head = heads
+                .remove(k)
+                .and_then(|h| h.into_iter().next())
+                .with_context(|| format!("no release {id} from {source}"))?;
+            let peers = peers
+                .remove(k)
+                .and_then(|p| p.into_iter().next())
+                .context("queries/review/peers.sql returned no row for the release")?;
+            Ok(assemble(
+                cfg,
+                source,
+                id,
+                head,
+                changes.remove(k).unwrap_or_default(),
+                incidents.remove(k).unwrap_or_default(),
+                satisfaction.remove(k).unwrap_or_default(),
+                violations.remove(k).unwrap_or_default(),
+                peers,
+            ))
+        })
+        .collect()
+}
+
+/// One card from its release's rows.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    cfg: &Config,
+    source: &str,
+    id: &str,
+    head: Head,
+    changes: Vec<ChangeRow>,
+    incidents: Vec<IncidentRow>,
+    satisfaction: Vec<Answer>,
+    violations: Vec<Violation>,
+    peers: Peers,
+) -> Card {
     let scores: Vec<f64> = satisfaction.iter().filter_map(|a| a.score.map(f64::from)).collect();
     let satisfaction_mean = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
     let comparison = vec![
@@ -341,7 +411,7 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
     } else {
         "successful".into()
     };
-    Ok(Card {
+    Card {
         source: source.into(),
         release_id: id.into(),
         title: head.title,
@@ -372,7 +442,7 @@ pub fn card(conn: &duckdb::Connection, cfg: &Config, source: &str, id: &str) -> 
         comparison,
         window_days: cfg.attribution.window_days,
         file: card_file(source, id),
-    })
+    }
 }
 
 #[derive(Serialize)]
@@ -389,18 +459,18 @@ pub fn cards_for_period(conn: &duckdb::Connection, cfg: &Config, period: &Period
     let ids = each(conn, "releases_in_period", &p, |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    ids.iter().map(|(source, id)| card(conn, cfg, source, id)).collect()
+    cards(conn, cfg, &ids)
 }
 
 /// Cards for releases named by id (every source holding the id).
 pub fn cards_for_ids(conn: &duckdb::Connection, cfg: &Config, ids: &[String]) -> Result<Vec<Card>> {
-    let mut out = Vec::new();
+    let mut keys = Vec::new();
     for id in ids {
         for source in sources_of(conn, cfg, id)? {
-            out.push(card(conn, cfg, &source, id)?);
+            keys.push((source, id.clone()));
         }
     }
-    Ok(out)
+    cards(conn, cfg, &keys)
 }
 
 fn sources_of(conn: &duckdb::Connection, cfg: &Config, id: &str) -> Result<Vec<String>> {
