@@ -74,6 +74,8 @@ const DRILLDOWNS: &[(&str, &str)] = &[
 
 /// Weeks of the forward schedule shown after the period ("coming up").
 const UPCOMING_WEEKS: u32 = 6;
+/// Rows of the forward schedule the page shows.
+const UPCOMING_ROWS: usize = 200;
 
 /// The drill-downs that list releases: their rows link to review cards.
 const RELEASE_DRILLS: &[&str] = &["release_success_rate", "rollback_rate", "schedule_adherence_rate"];
@@ -113,6 +115,8 @@ pub struct ReportModel {
     /// Planned in the weeks after the period (the forward schedule).
     pub upcoming: Vec<UpcomingView>,
     pub upcoming_weeks: u32,
+    /// Items in the forward schedule; the page shows the first UPCOMING_ROWS.
+    pub upcoming_total: usize,
     /// Review cards written next to the page (reviews/).
     pub reviews: usize,
 }
@@ -309,9 +313,14 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
     }
     let cards = review::cards_for_ids(conn, cfg, &card_ids)?;
     clock.lap(&format!("{} review cards", card_ids.len()));
-    let upcoming = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?
+    let schedule = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?;
+    let upcoming_total = schedule.items.len();
+    // A page, not a dump: the first items in time order; the rest are counted
+    // and `relkpi schedule` lists them all.
+    let upcoming = schedule
         .items
         .into_iter()
+        .take(UPCOMING_ROWS)
         .map(|i| UpcomingView {
             kind: i.kind,
             id: i.id,
@@ -451,6 +460,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         errors,
         upcoming,
         upcoming_weeks: UPCOMING_WEEKS,
+        upcoming_total,
         reviews: cards.len(),
     };
     Ok(Built {

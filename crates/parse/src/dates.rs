@@ -143,7 +143,8 @@ fn year_out_of_range(d: NaiveDate) -> bool {
 /// calendar, goes on to the general parser, so results do not change.
 fn parse_plain_iso(b: &[u8]) -> Option<NaiveDateTime> {
     fn num(b: &[u8]) -> Option<u32> {
-        b.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+        b.iter()
+            .try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
     }
     if !matches!(b.len(), 10 | 16 | 19) || b[4] != b'-' || b[7] != b'-' {
         return None;
