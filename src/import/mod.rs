@@ -788,6 +788,17 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
 /// all CIs kept); otherwise the latest version wins (updated_at, then the
 /// profile's version headers, then file order). Returns (records, folded, exact duplicates).
 fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -> (Vec<Record>, u64, u64) {
+    // Most files hold each record once: when every key is distinct text there is
+    // nothing to fold, and the records stay as they are (no keyed copy of them).
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(records.len());
+    let distinct = records.iter().all(|r| match &r.values[key] {
+        Value::Text(s) => seen.insert(s.as_str()),
+        _ => false,
+    });
+    drop(seen);
+    if distinct {
+        return (records, 0, 0);
+    }
     let key_of = |r: &Record| match &r.values[key] {
         Value::Text(s) => s.clone(),
         v => format!("{v:?}"),
