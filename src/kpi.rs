@@ -560,6 +560,9 @@ fn session_sql(name: &str, db: &str, t: &str, cfg: &Config) -> Result<String> {
         .replace("{ci_window}", if a.ci_window { "true" } else { "false" }))
 }
 
+/// Name prefix of the warehouse's derived tables (queries/session/attribution_tables.sql).
+const DERIVED_PREFIX: &str = "derived_";
+
 /// The attribution settings the derived tables are built for, as stored in `derived_meta`.
 fn derived_settings(cfg: &Config) -> String {
     let a = &cfg.attribution;
@@ -599,9 +602,8 @@ fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Resu
 /// after loading, so KPI runs start from them instead of attributing anew.
 pub fn derive(conn: &Connection, cfg: &Config) -> Result<()> {
     let db = quoted_db(conn)?;
-    let t = format!("{db}.main.derived_");
-    conn.execute_batch("begin transaction")?;
-    let res = (|| -> Result<()> {
+    let t = format!("{db}.main.{DERIVED_PREFIX}");
+    crate::warehouse::in_transaction(conn, "committing the derived tables", || {
         build_attribution(conn, &db, &t, cfg)?;
         conn.execute(
             "insert or replace into derived_meta values ('attribution', ?, ?, ?)",
@@ -612,14 +614,7 @@ pub fn derive(conn: &Connection, cfg: &Config) -> Result<()> {
             ],
         )?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => conn.execute_batch("commit").context("committing the derived tables"),
-        Err(e) => {
-            let _ = conn.execute_batch("rollback");
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Whether the stored derived tables were built for these settings from the
@@ -650,7 +645,7 @@ fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
 pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
     let db = quoted_db(conn)?;
     if derived_current(conn, cfg)? {
-        let t = format!("{db}.main.derived_");
+        let t = format!("{db}.main.{DERIVED_PREFIX}");
         conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
             .context("queries/session/attribution_macros.sql")?;
     } else {

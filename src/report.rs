@@ -267,7 +267,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
     // compare, the trend months, two breakdowns, the checks, the charts.
     progress.inc_length(u64::from(req.months) + 5 + ORDER.len() as u64);
     progress.message("policies");
-    let clock = crate::ui::Phases::start(std::path::Path::new("report"));
+    let clock = crate::ui::Phases::start("report");
     let prep = kpi::prepare(conn, cfg)?;
     clock.lap("attribution and policies");
     progress.step(format!("{} against {}", req.period.label, req.against.label));

@@ -113,9 +113,9 @@ pub struct Phases {
 }
 
 impl Phases {
-    pub fn start(what: &std::path::Path) -> Phases {
+    pub fn start(what: impl std::fmt::Display) -> Phases {
         Phases {
-            what: what.display().to_string(),
+            what: what.to_string(),
             last: std::cell::Cell::new(std::time::Instant::now()),
         }
     }

@@ -75,8 +75,7 @@ impl Warehouse {
         if pending.is_empty() {
             return Ok(());
         }
-        self.conn.execute_batch("begin transaction")?;
-        let res = (|| -> Result<()> {
+        in_transaction(&self.conn, "committing the migrations", || {
             self.conn
                 .execute_batch("create table if not exists relkpi_meta (key varchar primary key, value varchar)")?;
             for (version, file) in &pending {
@@ -92,17 +91,7 @@ impl Warehouse {
                 )?;
             }
             Ok(())
-        })();
-        match res {
-            Ok(()) => {
-                self.conn.execute_batch("commit")?;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("rollback");
-                Err(e)
-            }
-        }
+        })
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -112,6 +101,22 @@ impl Warehouse {
                 r.get(0)
             })?;
         Ok(v.parse()?)
+    }
+}
+
+/// Run `f` in one transaction: committed when it succeeds (a failed commit
+/// is reported as `committing`), rolled back when it fails, its error returned.
+pub fn in_transaction<T>(conn: &Connection, committing: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("begin transaction")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("commit").with_context(|| committing.to_owned())?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("rollback");
+            Err(e)
+        }
     }
 }
 

@@ -156,8 +156,6 @@ fn merge(conn: &Connection, st: &Stage, batch_id: i64) -> Result<MergeCounts> {
 /// What a file puts in the stages before its transaction.
 struct Staged {
     records: Stage,
-    /// Changes: their CI lists were staged (temp table `stage_cis`).
-    cis: bool,
     /// Changes that are also releases, staged as release rows.
     releases: Option<Stage>,
 }
@@ -180,17 +178,15 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             r.values[p] = r.values[id].clone();
         }
     }
-    let clock = crate::ui::Phases::start(std::path::Path::new(&prep.summary.file));
+    let clock = crate::ui::Phases::start(&prep.summary.file);
     let staged = (|| -> Result<Staged> {
         let main = stage(conn, "stage", &prep.table, &names, present, &records)?;
         let mut staged = Staged {
             records: main,
-            cis: false,
             releases: None,
         };
         if prep.table == "changes" {
             stage_cis(conn, &names, &records)?;
-            staged.cis = true;
             let releases: Vec<&Record> = records.iter().filter(|r| r.release).collect();
             if !releases.is_empty() {
                 staged.releases = Some(stage_releases(
@@ -209,15 +205,9 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     drop(records);
     clock.lap("stage");
 
-    conn.execute_batch("begin transaction")?;
-    let res = load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256);
-    let res = match res {
-        Ok(s) => conn.execute_batch("commit").context("committing the import").map(|_| s),
-        Err(e) => {
-            let _ = conn.execute_batch("rollback");
-            Err(e)
-        }
-    };
+    let res = crate::warehouse::in_transaction(conn, "committing the import", || {
+        load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256)
+    });
     clock.lap("merge");
     let _ = conn.execute_batch(
         "drop table if exists temp.stage; drop table if exists temp.stage_class;
@@ -245,7 +235,8 @@ fn load_in_tx(
     s.unchanged += counts.unchanged;
     s.stale = counts.stale;
 
-    if staged.cis {
+    // Changes: their CI lists were staged (temp table `stage_cis`).
+    if staged.records.table == "changes" {
         // Replace the CI set of every change written by this file that lists CIs.
         conn.execute_batch(
             "create or replace temp table stage_cis_written as

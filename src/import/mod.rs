@@ -487,7 +487,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Read and map one file (no warehouse writes).
 pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Prepared> {
-    let clock = crate::ui::Phases::start(path);
+    let clock = crate::ui::Phases::start(path.display());
     let bytes = read::read_bytes(path)?;
     let sha256 = sha256_hex(&bytes);
     clock.lap("read and hash");
