@@ -313,14 +313,13 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
     }
     let cards = review::cards_for_ids(conn, cfg, &card_ids)?;
     clock.lap(&format!("{} review cards", card_ids.len()));
-    let schedule = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS)?;
-    let upcoming_total = schedule.items.len();
+    let schedule = schedule::forward_schedule(conn, cfg, req.period.to, UPCOMING_WEEKS, Some(UPCOMING_ROWS))?;
+    let upcoming_total = schedule.total;
     // A page, not a dump: the first items in time order; the rest are counted
     // and `relkpi schedule` lists them all.
     let upcoming = schedule
         .items
         .into_iter()
-        .take(UPCOMING_ROWS)
         .map(|i| UpcomingView {
             kind: i.kind,
             id: i.id,
@@ -333,7 +332,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         .collect();
     clock.lap("forward schedule");
     progress.step("data-quality checks");
-    let findings = check::findings(conn)?;
+    let findings = check::findings_par(conn, cfg, &prep)?;
     clock.lap("checks");
     let quality = quality(&prep.policies, findings);
     let specs: Vec<(String, ChartSpec)> = tr

@@ -120,10 +120,38 @@ impl Phases {
         }
     }
 
-    /// Report the time since the previous lap (or the start) as `phase`.
+    /// Report the time since the previous lap (or the start) as `phase`, and
+    /// the process's peak memory so far where the system tells it.
     pub fn lap(&self, phase: &str) {
         let now = std::time::Instant::now();
         let took = now - self.last.replace(now);
-        verbose(2, format!("{}: {phase} {:.2} s", self.what, took.as_secs_f64()));
+        let peak = peak_memory_mb()
+            .map(|mb| format!(" (peak {mb} MB)"))
+            .unwrap_or_default();
+        verbose(2, format!("{}: {phase} {:.2} s{peak}", self.what, took.as_secs_f64()));
     }
+}
+
+/// Return freed heap memory to the system (glibc keeps it in per-thread arenas,
+/// where only the thread that freed it reuses it). Elsewhere a no-op.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim only releases free pages of the allocator's own
+        // arenas; it takes no pointers and is safe to call at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// The process's peak resident memory in MB (Linux: VmHWM in /proc/self/status).
+fn peak_memory_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }

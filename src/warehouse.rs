@@ -154,7 +154,7 @@ fn connect(path: &Path, mode: Mode) -> Result<Connection> {
     let config = Config::default()
         .access_mode(access)?
         .enable_autoload_extension(false)?;
-    Connection::open_with_flags(path, config).map_err(|e| {
+    let conn = Connection::open_with_flags(path, config).map_err(|e| {
         let msg = e.to_string();
         if msg.contains("lock") {
             anyhow::anyhow!(
@@ -164,8 +164,15 @@ fn connect(path: &Path, mode: Mode) -> Result<Connection> {
         } else {
             anyhow::anyhow!("cannot open warehouse {}: {msg}", path.display())
         }
-    })
+    })?;
+    // Room for every KPI file and a few more: a trend runs each of them once a
+    // month, and preparing a statement costs more than running it on a month.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
+
+/// Prepared statements kept per connection (`Connection::prepare_cached`).
+const STATEMENT_CACHE: usize = 64;
 
 /// Schema version stored in an existing file, read without writing to it.
 fn stored_version(path: &Path) -> Result<i64> {

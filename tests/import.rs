@@ -371,6 +371,37 @@ fn ambiguous_dates_follow_date_order_flag() {
 }
 
 #[test]
+fn date_order_is_the_whole_files_even_when_its_first_rows_cannot_tell() {
+    // The rows are mapped a chunk (65,536 rows) at a time, the first chunk with
+    // the order it shows; here that is "either" (days and months all <= 12),
+    // and only rows past the first chunk show month-first (13 is no month).
+    let w = Workdir::new();
+    let mut text = String::from("number,priority,state,opened_at\n");
+    for i in 0..70_000 {
+        let date = if i < 66_000 {
+            format!("{:02}/{:02}/2024 10:00", i % 12 + 1, (i / 12) % 12 + 1)
+        } else {
+            format!("{:02}/13/2024 10:00", i % 12 + 1)
+        };
+        text.push_str(&format!("INC{i},3,1,{date}\n"));
+    }
+    let f = w.write("inc.csv", &text);
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("dates mdy"), "{}", r.stdout);
+    assert!(!r.stdout.contains("day-first"), "{}", r.stdout);
+    assert_eq!(w.scalar("select count(*) from incidents"), 70000);
+    // INC1: 02/01/2024 month-first.
+    assert_eq!(
+        w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents where incident_id = 'INC1'"),
+        "2024-02-01"
+    );
+    assert_eq!(
+        w.scalar("select strftime(opened_at, '%Y-%m-%d') from incidents where incident_id = 'INC69999'"),
+        "2024-04-13"
+    );
+}
+
+#[test]
 fn canonical_csv_and_custom_profile() {
     let w = Workdir::new();
     let rel = w.write(

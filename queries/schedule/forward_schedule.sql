@@ -10,6 +10,8 @@
 --   freeze: the window overlaps a configured freeze window ($freeze_windows, JSON).
 --   unapproved: a normal or emergency change with approved = false, or NULL where
 --     its source records approvals at all (some change of the source has one).
+-- $limit (NULL for all): list only the first $limit items in the output order,
+--   flags worked out for those alone; `total` counts every planned item.
 with items as (
     select 'release' as kind, source, release_id as id, title, service, release_type as type,
            null::boolean as approved, state, planned_start,
@@ -28,13 +30,18 @@ with items as (
       and coalesce(state, '') <> 'cancelled' and coalesce(outcome, '') <> 'cancelled'
 ),
 planned as (
-    select * from items where planned_start < $period_to and planned_end > $period_from
+    select *,
+           row_number() over (order by planned_start, coalesce(service, ''), kind desc, id) as pos,
+           count(*) over () as total
+    from items where planned_start < $period_to and planned_end > $period_from
 ),
 slots as (
-    select kind, source, id, release_id, planned_start, planned_end, service as target
+    select kind, source, id, release_id, planned_start, planned_end, service as target,
+           $limit is null or pos <= $limit as listed
     from planned where service is not null
     union
-    select p.kind, p.source, p.id, p.release_id, p.planned_start, p.planned_end, a.ci
+    select p.kind, p.source, p.id, p.release_id, p.planned_start, p.planned_end, a.ci,
+           $limit is null or p.pos <= $limit
     from planned p
     join change_affected_cis a on a.source = p.source and a.change_id = p.id
     where p.kind = 'change'
@@ -53,7 +60,7 @@ collisions as (
            string_agg(distinct b.id || ' on ' || a.target, ', ' order by b.id || ' on ' || a.target) as collides_with
     from slot_days a
     join slot_days b
-      on a.source = b.source and a.target = b.target and a.day = b.day
+      on a.listed and a.source = b.source and a.target = b.target and a.day = b.day
      and not (a.kind = b.kind and a.id = b.id)
      and a.planned_start < b.planned_end and b.planned_start < a.planned_end
      -- (coalesce: a NULL release_id must not turn the whole condition NULL)
@@ -69,6 +76,7 @@ frozen as (
     select p.kind, p.source, p.id, string_agg(distinct w.name, ', ') as freeze
     from planned p
     join windows w on p.planned_start < w."to" and w."from" < p.planned_end
+    where $limit is null or p.pos <= $limit
     group by all
 ),
 approval_recorded as (
@@ -80,10 +88,12 @@ final as (
            c.collides_with, f.freeze,
            (p.kind = 'change' and p.type in ('normal', 'emergency')
             and (p.approved = false
-                 or (p.approved is null and p.source in (select source from approval_recorded)))) as unapproved
+                 or (p.approved is null and p.source in (select source from approval_recorded)))) as unapproved,
+           p.total, p.pos
     from planned p
     left join collisions c on c.kind = p.kind and c.source = p.source and c.id = p.id
     left join frozen f on f.kind = p.kind and f.source = p.source and f.id = p.id
+    where $limit is null or p.pos <= $limit
 )
-select * from final
-order by planned_start, coalesce(service, ''), kind desc, id
+select * exclude (pos) from final
+order by pos

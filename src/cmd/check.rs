@@ -31,23 +31,33 @@ struct CheckReport {
 pub fn findings(conn: &duckdb::Connection) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     for f in queries::sql_files("checks") {
-        let mut stmt = conn.prepare(&f.sql).with_context(|| f.origin.clone())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Finding {
-                    check: r.get(0)?,
-                    source: r.get(1)?,
-                    detail: r.get(2)?,
-                    count: r.get(3)?,
-                    examples: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                })
-            })
-            .with_context(|| f.origin.clone())?;
-        for r in rows {
-            out.push(r.with_context(|| f.origin.clone())?);
-        }
+        out.extend(run_check(conn, &f)?);
     }
     Ok(out)
+}
+
+/// The same findings, the checks shared among connections (`kpi::par_map`):
+/// for a process that has set up the KPI session (the report).
+pub fn findings_par(conn: &duckdb::Connection, cfg: &Config, prep: &kpi::Prepared) -> Result<Vec<Finding>> {
+    let files = queries::sql_files("checks");
+    let found = kpi::par_map(conn, cfg, prep, &files, |conn, _, f| run_check(conn, f))?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+fn run_check(conn: &duckdb::Connection, f: &queries::SqlFile) -> Result<Vec<Finding>> {
+    let mut stmt = conn.prepare(&f.sql).with_context(|| f.origin.clone())?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Finding {
+                check: r.get(0)?,
+                source: r.get(1)?,
+                detail: r.get(2)?,
+                count: r.get(3)?,
+                examples: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            })
+        })
+        .with_context(|| f.origin.clone())?;
+    rows.map(|r| r.with_context(|| f.origin.clone())).collect()
 }
 
 pub fn run(g: &GlobalArgs, a: CheckArgs) -> Result<u8> {

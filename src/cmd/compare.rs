@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::cli::{CompareArgs, Format, GlobalArgs};
@@ -107,21 +107,29 @@ pub fn compare(
     sig: Significance,
 ) -> Result<CompareReport> {
     let Significance { level, min_records } = sig;
-    let prev_rep = kpi::compute(conn, cfg, prep, prev, None, ids)?;
-    let prev_params = Params::new(prev, None, cfg, 0);
-    let prev_records: Vec<(String, Option<Vec<RecordRow>>)> = prev_rep
-        .kpis
-        .iter()
-        .map(|k| Ok((k.id.clone(), kpi::records(conn, &k.id, &prev_params)?)))
-        .collect::<Result<_>>()?;
-    let cur_rep = kpi::compute(conn, cfg, prep, cur, None, ids)?;
-    let cur_params = Params::new(cur, None, cfg, 0);
+    // Each period's KPIs and the records behind them, the two periods side by
+    // side (kpi::par_map).
+    let mut both = kpi::par_map(conn, cfg, prep, &[prev, cur], |conn, prep, p| {
+        let rep = kpi::compute(conn, cfg, prep, p, None, ids)?;
+        let params = Params::new(p, None, cfg, 0);
+        let records: Vec<(String, Option<Vec<RecordRow>>)> = rep
+            .kpis
+            .iter()
+            .map(|k| Ok((k.id.clone(), kpi::records(conn, &k.id, &params)?)))
+            .collect::<Result<_>>()?;
+        Ok((rep, records))
+    })?;
+    let (cur_rep, mut cur_records) = both.pop().context("the current period's KPIs")?;
+    let (prev_rep, prev_records) = both.pop().context("the compared period's KPIs")?;
     let mut out = Vec::new();
     for k in cur_rep.kpis {
         let Some(p) = prev_rep.kpis.iter().find(|x| x.id == k.id) else {
             continue;
         };
-        let cur_recs = kpi::records(conn, &k.id, &cur_params)?;
+        let cur_recs = cur_records
+            .iter_mut()
+            .find(|(id, _)| id == &k.id)
+            .and_then(|(_, r)| r.take());
         let prev_recs = prev_records
             .iter()
             .find(|(id, _)| id == &k.id)

@@ -72,6 +72,7 @@ pub fn write_report(
     let progress = crate::ui::Progress::new(0, "report");
     let built = report::build(conn, cfg, req, &progress)?;
     progress.message("writing files");
+    let clock = crate::ui::Phases::start("report");
     for (id, spec) in &built.specs {
         let svg = chart::svg(spec)?;
         output::write_atomic(&out.join("charts").join(format!("{id}.svg")), svg.as_bytes())?;
@@ -80,6 +81,7 @@ pub fn write_report(
         chart::png(spec, &tmp).with_context(|| format!("writing {}", png.display()))?;
         output::rename(&tmp, &png)?;
     }
+    clock.lap("chart files");
     crate::cmd::review::write_period(
         &built.cards,
         &req.period,
@@ -100,6 +102,7 @@ pub fn write_report(
     let html = output::render_html("report.html", TEMPLATE, &built.model)?;
     let index = out.join("index.html");
     output::write_atomic(&index, html.as_bytes())?;
+    clock.lap("review, data and page files");
     if pdf {
         progress.message("printing the PDF");
         print_pdf(&index, &out.join("report.pdf"))?;

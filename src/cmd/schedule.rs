@@ -46,6 +46,9 @@ pub struct Schedule {
     pub to: String,
     pub weeks: u32,
     pub items: Vec<Item>,
+    /// Every planned item, listed or not (`items` holds the first `limit`).
+    #[serde(skip)]
+    pub total: usize,
     pub collisions: usize,
     pub in_freeze: usize,
     pub unapproved: usize,
@@ -56,17 +59,32 @@ fn minute(t: NaiveDateTime) -> String {
 }
 
 /// Releases and changes planned in [from, from + weeks).
-pub fn forward_schedule(conn: &duckdb::Connection, cfg: &Config, from: NaiveDateTime, weeks: u32) -> Result<Schedule> {
+/// With `limit`, only the first `limit` items (in time order) are listed and
+/// flagged (the counts then cover those alone), and `total` counts them all.
+pub fn forward_schedule(
+    conn: &duckdb::Connection,
+    cfg: &Config,
+    from: NaiveDateTime,
+    weeks: u32,
+    limit: Option<usize>,
+) -> Result<Schedule> {
     let to = from + Duration::weeks(i64::from(weeks));
     let period = Period::custom_dt(from, to)?;
     let origin = "queries/schedule/forward_schedule.sql";
     let sql = queries::text("schedule/forward_schedule.sql").context("forward_schedule.sql missing")?;
     let mut stmt = conn.prepare(sql).context(origin)?;
-    Params::new(&period, None, cfg, 0).bind(&mut stmt, origin)?;
+    let mut params = Params::new(&period, None, cfg, 0);
+    params.set(
+        "limit",
+        limit.map_or(duckdb::types::Value::Null, |n| duckdb::types::Value::BigInt(n as i64)),
+    );
+    params.bind(&mut stmt, origin)?;
     stmt.raw_execute().context(origin)?;
     let mut rows = stmt.raw_query();
     let mut items = Vec::new();
+    let mut total = 0;
     while let Some(r) = rows.next().context(origin)? {
+        total = r.get::<_, i64>(13)? as usize;
         let collides_with: Option<String> = r.get(10)?;
         let freeze: Option<String> = r.get(11)?;
         let unapproved: bool = r.get::<_, Option<bool>>(12)?.unwrap_or(false);
@@ -101,6 +119,7 @@ pub fn forward_schedule(conn: &duckdb::Connection, cfg: &Config, from: NaiveDate
         from: minute(from),
         to: minute(to),
         weeks,
+        total,
         collisions: items.iter().filter(|i| i.collides_with.is_some()).count(),
         in_freeze: items.iter().filter(|i| i.freeze.is_some()).count(),
         unapproved: items.iter().filter(|i| i.unapproved).count(),
@@ -227,7 +246,7 @@ pub fn run(g: &GlobalArgs, a: ScheduleArgs) -> Result<u8> {
             .unwrap_or_default(),
     };
     let weeks = a.weeks.clamp(1, 104);
-    let s = forward_schedule(&wh.conn, &cfg, from, weeks)?;
+    let s = forward_schedule(&wh.conn, &cfg, from, weeks, None)?;
     let mut buf: Vec<u8> = Vec::new();
     match a.format {
         ScheduleFormat::Json => output::write_json(&mut buf, &s)?,

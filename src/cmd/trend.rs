@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, PeriodArgs, TrendArgs};
@@ -108,12 +108,30 @@ pub fn trend(
         .collect();
     let months = months.max(1);
     let all = end.months_ending(months + 2)?;
+    // Every KPI run the trend needs, run together (kpi::compute_many): the two
+    // months before the first one shown (for the ratios' rolling values), then
+    // each month shown and, for the KPIs recomputed over 3 months, its window.
+    let mut jobs: Vec<(Period, Vec<String>)> = Vec::new();
+    if !from_months.is_empty() {
+        jobs.extend(all[..2].iter().map(|m| (m.clone(), from_months.clone())));
+    }
+    for m in &all[2..] {
+        jobs.push((m.clone(), ids.to_vec()));
+        if !windowed.is_empty() {
+            let window = Period::custom_dt(
+                m.from.checked_sub_months(chrono::Months::new(2)).unwrap_or(m.from),
+                m.to,
+            )?;
+            jobs.push((window, windowed.clone()));
+        }
+    }
+    progress.message(format!("trend: {} months", months));
+    let mut reports = kpi::compute_many(conn, cfg, prep, &jobs)?.into_iter();
     // Monthly (value, numerator, denominator), from the two months before the first one shown.
     type Monthly = (Option<f64>, Option<i64>, Option<i64>);
     let mut history: Vec<(String, Vec<Monthly>)> = from_months.iter().map(|id| (id.clone(), Vec::new())).collect();
     if !from_months.is_empty() {
-        for m in &all[..2] {
-            let rep = kpi::compute(conn, cfg, prep, m, None, &from_months)?;
+        for rep in reports.by_ref().take(2) {
             for (id, h) in &mut history {
                 let k = rep.kpis.iter().find(|k| &k.id == id);
                 h.push((
@@ -126,16 +144,8 @@ pub fn trend(
     }
     for m in &all[2..] {
         progress.step(format!("trend: {}", m.label));
-        let rep = kpi::compute(conn, cfg, prep, m, None, ids)?;
-        let window = Period::custom_dt(
-            m.from.checked_sub_months(chrono::Months::new(2)).unwrap_or(m.from),
-            m.to,
-        )?;
-        let rolling = if windowed.is_empty() {
-            None
-        } else {
-            Some(kpi::compute(conn, cfg, prep, &window, None, &windowed)?)
-        };
+        let rep = reports.next().context("a trend month without its KPI run")?;
+        let rolling = if windowed.is_empty() { None } else { reports.next() };
         for k in rep.kpis {
             let how = rolling_of(&k.id);
             let r = if how == "recompute" {

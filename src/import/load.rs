@@ -16,10 +16,9 @@
 //! from values) so a file that lacks a column keeps the stored values of it.
 
 use anyhow::{Context, Result};
-use duckdb::types::Value;
 use duckdb::{Connection, params};
 
-use super::{FileSummary, Prepared, Record, key_column};
+use super::{Cell, FileSummary, Prepared, Record, key_column};
 
 fn qi(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -57,9 +56,12 @@ fn stage(
     ))?;
     let mut app = conn.appender_to_catalog_and_db(stage, "temp", "main")?;
     for r in records {
-        let line = Value::BigInt(r.line as i64);
+        let line = r.line as i64;
         app.append_row(duckdb::appender_params_from_iter(
-            r.values.iter().chain(std::iter::once(&line)),
+            r.values
+                .iter()
+                .map(|v| v as &dyn duckdb::ToSql)
+                .chain(std::iter::once(&line as &dyn duckdb::ToSql)),
         ))?;
     }
     app.flush()?;
@@ -201,8 +203,11 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         Ok(staged)
     })()
     .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
-    // The records live on in the stages; free them before the merge.
+    // The records live on in the stages; free them before the merge, and give
+    // the memory back (the mapping threads' allocator arenas keep it otherwise,
+    // and DuckDB's merge then adds its own on top: the import's peak).
     drop(records);
+    crate::ui::release_free_memory();
     clock.lap("stage");
 
     let res = crate::warehouse::in_transaction(conn, "committing the import", || {
@@ -305,9 +310,10 @@ fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<
     conn.execute_batch("create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar)")?;
     let mut app = conn.appender_to_catalog_and_db("stage_cis", "temp", "main")?;
     for r in records.iter().filter(|r| !r.cis.is_empty()) {
-        let (Value::Text(id), Value::Text(s)) = (&r.values[key], &r.values[src]) else {
+        let (Cell::Text(id), Cell::Text(s)) = (&r.values[key], &r.values[src]) else {
             continue;
         };
+        let (id, s) = (&**id, &**s);
         for ci in &r.cis {
             app.append_row(params![s, id, ci])?;
         }
@@ -353,18 +359,18 @@ fn stage_releases(
         let mut values = Vec::with_capacity(rel_names.len());
         for (i, rc) in rel_names.iter().enumerate() {
             let v = match rc.as_str() {
-                "release_type" => Value::Text(release_type.unwrap_or("other").to_owned()),
+                "release_type" => Cell::Text(release_type.unwrap_or("other").into()),
                 // A closed release record: deployed when it has an actual end.
                 "state" => match pos("closed_at").map(|p| &r.values[p]) {
-                    Some(Value::Null) | None => Value::Null,
-                    _ => Value::Text("closed".into()),
+                    Some(Cell::Null) | None => Cell::Null,
+                    _ => Cell::Text("closed".into()),
                 },
                 other => match from(other).and_then(pos) {
                     Some(p) if present[p] => r.values[p].clone(),
-                    _ => Value::Null,
+                    _ => Cell::Null,
                 },
             };
-            if !matches!(v, Value::Null) || rc == "state" || rc == "release_type" {
+            if !v.is_null() || rc == "state" || rc == "release_type" {
                 rel_present[i] = true;
             }
             values.push(v);
@@ -398,9 +404,9 @@ mod tests {
             .map(|i| Record {
                 line: i + 2,
                 values: vec![
-                    Value::Text("s".into()),
-                    Value::Text(format!("k{i}")),
-                    Value::Text("v".into()),
+                    Cell::Text("s".into()),
+                    Cell::Text(format!("k{i}").into()),
+                    Cell::Text("v".into()),
                 ],
                 cis: Vec::new(),
                 version: Vec::new(),

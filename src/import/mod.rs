@@ -13,14 +13,14 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
 use duckdb::Connection;
-use duckdb::types::{TimeUnit, Value};
+use duckdb::types::TimeUnit;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::queries;
 use dates::DateOrder;
 use profile::{HeaderIndex, KindMap, Profile};
-use read::{FileFormat, RawTable};
+use read::{FileFormat, TableReader};
 use relkpi_parse::values::{parse_bool, parse_int};
 
 /// What the user asked for on the command line.
@@ -222,11 +222,43 @@ fn choose<'p>(
     )
 }
 
+/// One mapped value. Compact (24 bytes, where duckdb's `Value` takes 48): a
+/// file's records are held until they are staged, and at a million records of
+/// twenty columns that halves the import's largest allocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(Box<str>),
+    Int(i32),
+    Boolean(bool),
+    /// Microseconds since the epoch.
+    Timestamp(i64),
+}
+
+impl Cell {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Cell::Null)
+    }
+}
+
+impl duckdb::ToSql for Cell {
+    fn to_sql(&self) -> duckdb::Result<duckdb::types::ToSqlOutput<'_>> {
+        use duckdb::types::ValueRef;
+        Ok(duckdb::types::ToSqlOutput::Borrowed(match self {
+            Cell::Null => ValueRef::Null,
+            Cell::Text(s) => ValueRef::Text(s.as_bytes()),
+            Cell::Int(n) => ValueRef::Int(*n),
+            Cell::Boolean(b) => ValueRef::Boolean(*b),
+            Cell::Timestamp(t) => ValueRef::Timestamp(TimeUnit::Microsecond, *t),
+        }))
+    }
+}
+
 /// One row mapped to the canonical table.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub line: u64,
-    pub values: Vec<Value>,
+    pub values: Vec<Cell>,
     pub cis: Vec<String>,
     pub version: Vec<f64>,
     pub release: bool,
@@ -241,8 +273,8 @@ pub struct Reject {
     pub raw: String,
 }
 
-fn ts_value(dt: NaiveDateTime) -> Value {
-    Value::Timestamp(TimeUnit::Microsecond, dt.and_utc().timestamp_micros())
+fn ts_value(dt: NaiveDateTime) -> Cell {
+    Cell::Timestamp(dt.and_utc().timestamp_micros())
 }
 
 fn raw_line(fields: &csv::StringRecord) -> String {
@@ -304,7 +336,7 @@ impl Mapper<'_> {
                     .filter(|v| !self.is_null(v))
                     .map(|v| v.trim().to_owned())
                     .unwrap_or_else(|| self.source_name.clone());
-                values.push(Value::Text(v));
+                values.push(Cell::Text(v.into()));
                 continue;
             }
             let mut raw: Option<String> = self.sources[ci].as_ref().map(|hs| {
@@ -339,14 +371,14 @@ impl Mapper<'_> {
                     .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
             {
                 unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim())));
-                values.push(Value::Null);
+                values.push(Cell::Null);
                 continue;
             }
             let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
                 // A vocabulary default ("*") applies to empty values too.
                 match maps.vocab.as_ref().and_then(|v| v.default_value()) {
-                    Some(d) if self.sources[ci].is_some() => values.push(Value::Text(d.to_owned())),
-                    _ => values.push(Value::Null),
+                    Some(d) if self.sources[ci].is_some() => values.push(Cell::Text(d.into())),
+                    _ => values.push(Cell::Null),
                 }
                 continue;
             };
@@ -357,7 +389,7 @@ impl Mapper<'_> {
             let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(&raw)).map(str::to_owned);
             let text = mapped.clone().unwrap_or_else(|| raw.trim().to_owned());
             if text.is_empty() {
-                values.push(Value::Null);
+                values.push(Cell::Null);
                 continue;
             }
             let v = match col.ty {
@@ -367,9 +399,9 @@ impl Mapper<'_> {
                         if mapped.is_none() && !allowed.contains(&lower) {
                             unmapped.push((col.name.clone(), lower.clone()));
                         }
-                        Value::Text(lower)
+                        Cell::Text(lower.into())
                     } else {
-                        Value::Text(text)
+                        Cell::Text(text.into())
                     }
                 }
                 ColType::Timestamp => {
@@ -400,7 +432,7 @@ impl Mapper<'_> {
                             format!("{header}: {raw:?} is outside 1..5"),
                         ));
                     }
-                    Some(n) => Value::Int(n as i32),
+                    Some(n) => Cell::Int(n as i32),
                     None => {
                         return Err(reject(
                             Some(header),
@@ -410,7 +442,7 @@ impl Mapper<'_> {
                     }
                 },
                 ColType::Bool => match parse_bool(&text) {
-                    Some(b) => Value::Boolean(b),
+                    Some(b) => Cell::Boolean(b),
                     None => {
                         return Err(reject(
                             Some(header),
@@ -422,7 +454,7 @@ impl Mapper<'_> {
             };
             values.push(v);
         }
-        if matches!(values[self.key], Value::Null) {
+        if values[self.key].is_null() {
             let h = self.sources[self.key]
                 .as_ref()
                 .map(|h| self.headers[h[0]].clone())
@@ -467,6 +499,116 @@ enum Outcome {
     Skipped,
 }
 
+/// A file's rows, mapped.
+struct Mapped {
+    records: Vec<Record>,
+    rejects: Vec<Reject>,
+    skipped: u64,
+    /// (column, value) not in the vocabulary -> rows holding it.
+    unmapped: HashMap<(String, String), u64>,
+    /// Rows read (blank rows aside).
+    rows_read: u64,
+}
+
+/// One row, independent of every other: loaded, rejected or skipped, and the
+/// unrecognised values it holds. `named`: the header's fields up to the last
+/// named one (a row with fewer was cut short).
+fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<(String, String)>) {
+    let mut hits = Vec::new();
+    if let Some((field, reason)) = &row.problem {
+        let reject = Reject {
+            line: row.line,
+            field: Some(field.clone()),
+            value: None,
+            reason: format!("{field}: {reason}"),
+            raw: raw_line(&row.fields),
+        };
+        return (Outcome::Reject(reject), hits);
+    }
+    if row.fields.len() < named {
+        let reject = Reject {
+            line: row.line,
+            field: None,
+            value: None,
+            reason: format!(
+                "the row has {} fields but the header names {named}: truncated or misaligned row",
+                row.fields.len()
+            ),
+            raw: raw_line(&row.fields),
+        };
+        return (Outcome::Reject(reject), hits);
+    }
+    if let Some((h, values)) = &mapper.filter
+        && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
+    {
+        return (Outcome::Skipped, hits);
+    }
+    let out = match mapper.map_row(&row, &mut hits) {
+        Ok(r) => Outcome::Record(r),
+        Err(r) => Outcome::Reject(r),
+    };
+    (out, hits)
+}
+
+/// Map `first`, then every further row of `table`, a chunk at a time: a
+/// thread parses the next chunk while this one's rows are shown to `seen`,
+/// then mapped in parallel and freed as they are mapped, so a file's rows are
+/// never all in memory. Results keep file order.
+fn map_rows(
+    mapper: &Mapper,
+    named: usize,
+    first: Vec<read::RawRow>,
+    table: &mut TableReader,
+    mut seen: impl FnMut(&[read::RawRow]),
+) -> Result<Mapped> {
+    let mut out = Mapped {
+        records: Vec::new(),
+        rejects: Vec::new(),
+        skipped: 0,
+        unmapped: HashMap::new(),
+        rows_read: 0,
+    };
+    let mut map = |chunk: Vec<read::RawRow>| {
+        out.rows_read += chunk.len() as u64;
+        let mapped: Vec<(Outcome, Vec<(String, String)>)> =
+            chunk.into_par_iter().map(|row| classify(mapper, named, row)).collect();
+        for (outcome, hits) in mapped {
+            for h in hits {
+                *out.unmapped.entry(h).or_default() += 1;
+            }
+            match outcome {
+                Outcome::Record(r) => out.records.push(r),
+                Outcome::Reject(r) => out.rejects.push(r),
+                Outcome::Skipped => out.skipped += 1,
+            }
+        }
+    };
+    map(first);
+    std::thread::scope(|s| -> Result<()> {
+        // One chunk parsed ahead; the reader stops when this side hangs up.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<read::RawRow>>>(1);
+        s.spawn(move || {
+            loop {
+                let chunk = table.next_rows(MAP_CHUNK);
+                let last = chunk.as_ref().map_or(true, Vec::is_empty);
+                if tx.send(chunk).is_err() || last {
+                    break;
+                }
+            }
+        });
+        for chunk in rx {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                break;
+            }
+            seen(&chunk);
+            map(chunk);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// The prepared content of one file, before it touches the warehouse.
 pub struct Prepared {
     pub summary: FileSummary,
@@ -492,8 +634,9 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let sha256 = sha256_hex(&bytes);
     clock.lap("read and hash");
     let format = read::detect_format(path, &bytes);
-    let mut raw: RawTable = read::read_table(path, bytes, format)?;
-    clock.lap("parse");
+    // Rows are parsed as the mapping takes them (a chunk at a time).
+    let mut raw: TableReader = read::open_table(path, bytes, format)?;
+    clock.lap("open");
 
     let profiles: Vec<Profile> = match (&opts.profile, &opts.source) {
         (Some(p), _) => vec![p.clone()],
@@ -514,7 +657,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             v
         }
     };
-    let first_row: Option<Vec<String>> = raw.rows.first().map(|r| r.fields.iter().map(str::to_owned).collect());
+    let first_row: Option<Vec<String>> = raw.peek()?.map(|r| r.fields.iter().map(str::to_owned).collect());
     let (profile, kind) = choose(&profiles, &raw.headers, first_row.as_deref(), opts, path)?;
     let idx = HeaderIndex::new(&raw.headers);
     let columns = table_columns(conn, &kind.table)?;
@@ -595,32 +738,47 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let forced = opts
         .date_order
         .or_else(|| profile.date_order.as_deref().and_then(DateOrder::parse));
-    let order = match forced {
-        Some(o) => o,
-        None => {
-            // Distinct values only: audit logs repeat the same stamps many times.
-            // ISO values read the same in every order, so they tell nothing.
-            let values: std::collections::HashSet<&str> = raw
-                .rows
-                .iter()
-                .flat_map(|r| date_cols.iter().filter_map(move |c| r.fields.get(*c)))
-                .filter(|v| !v.trim().is_empty() && !profile.null_values.iter().any(|n| n == v.trim()))
-                .filter(|v| !dates::is_iso(v))
-                .collect();
-            let cands = dates::detect_order(values.into_iter());
-            match cands.as_slice() {
-                [] => DateOrder::Ymd,
-                [o] => *o,
-                c if c.contains(&DateOrder::Ymd) => DateOrder::Ymd,
-                _ => {
-                    warnings.push(
-                        "every date in the file reads both day-first and month-first; assumed day-first (set --date-order or date_order in a profile)".to_owned(),
-                    );
-                    DateOrder::Dmy
+    // The file's date order from the distinct date values it holds (audit logs
+    // repeat the same stamps many times); ISO values read the same in every
+    // order, so they tell nothing and are not kept.
+    let collect_dates = |rows: &[read::RawRow], values: &mut std::collections::HashSet<String>| {
+        if forced.is_some() {
+            return;
+        }
+        for r in rows {
+            for v in date_cols.iter().filter_map(|c| r.fields.get(*c)) {
+                if !v.trim().is_empty()
+                    && !profile.null_values.iter().any(|n| n == v.trim())
+                    && !dates::is_iso(v)
+                    && !values.contains(v)
+                {
+                    values.insert(v.to_owned());
                 }
             }
         }
     };
+    let decide = |values: &std::collections::HashSet<String>| -> (DateOrder, Option<String>) {
+        if let Some(o) = forced {
+            return (o, None);
+        }
+        let cands = dates::detect_order(values.iter().map(String::as_str));
+        match cands.as_slice() {
+            [] => (DateOrder::Ymd, None),
+            [o] => (*o, None),
+            c if c.contains(&DateOrder::Ymd) => (DateOrder::Ymd, None),
+            _ => (
+                DateOrder::Dmy,
+                Some("every date in the file reads both day-first and month-first; assumed day-first (set --date-order or date_order in a profile)".to_owned()),
+            ),
+        }
+    };
+    // The order is needed before the first row is mapped, but it is a property
+    // of the whole file: the mapping starts with the order the first chunk of
+    // rows shows, and if the whole file shows another, maps the file again.
+    let mut date_values = std::collections::HashSet::new();
+    let first_chunk = raw.next_rows(MAP_CHUNK)?;
+    collect_dates(&first_chunk, &mut date_values);
+    let (order, _) = decide(&date_values);
 
     let vocab: HashMap<String, Vec<String>> = vocabularies(conn)?
         .into_iter()
@@ -635,7 +793,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
             allowed: vocab.get(&c.name).map(|v| v.iter().cloned().collect()),
         })
         .collect();
-    let mapper = Mapper {
+    let mut mapper = Mapper {
         sources,
         filter: match &kind.filter {
             Some(f) => Some((
@@ -671,76 +829,38 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         per_column,
     };
 
-    let mut unmapped: HashMap<(String, String), u64> = HashMap::new();
-    let mut records = Vec::with_capacity(raw.rows.len());
-    let mut rejects = Vec::new();
-    let mut skipped = 0u64;
     // Headers up to the last named one: a row with fewer fields was cut short.
     let named = raw
         .headers
         .iter()
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
-    // One row, independent of every other: loaded, rejected or skipped, and the
-    // unrecognised values it holds.
-    let classify = |row: read::RawRow| -> (Outcome, Vec<(String, String)>) {
-        let mut hits = Vec::new();
-        if let Some((field, reason)) = &row.problem {
-            let reject = Reject {
-                line: row.line,
-                field: Some(field.clone()),
-                value: None,
-                reason: format!("{field}: {reason}"),
-                raw: raw_line(&row.fields),
-            };
-            return (Outcome::Reject(reject), hits);
-        }
-        if row.fields.len() < named {
-            let reject = Reject {
-                line: row.line,
-                field: None,
-                value: None,
-                reason: format!(
-                    "the row has {} fields but the header names {named}: truncated or misaligned row",
-                    row.fields.len()
-                ),
-                raw: raw_line(&row.fields),
-            };
-            return (Outcome::Reject(reject), hits);
-        }
-        if let Some((h, values)) = &mapper.filter
-            && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
-        {
-            return (Outcome::Skipped, hits);
-        }
-        let out = match mapper.map_row(&row, &mut hits) {
-            Ok(r) => Outcome::Record(r),
-            Err(r) => Outcome::Reject(r),
-        };
-        (out, hits)
-    };
-    // Rows are mapped in parallel, a chunk at a time, and taken by value: each is
-    // freed once mapped, so the file's rows and its records are not both held
-    // whole (the peak memory of a large import). Results keep file order.
-    let rows_read = raw.rows.len() as u64;
-    let mut rows = std::mem::take(&mut raw.rows).into_iter();
-    loop {
-        let chunk: Vec<read::RawRow> = rows.by_ref().take(MAP_CHUNK).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        let mapped: Vec<(Outcome, Vec<(String, String)>)> = chunk.into_par_iter().map(classify).collect();
-        for (out, hits) in mapped {
-            for h in hits {
-                *unmapped.entry(h).or_default() += 1;
-            }
-            match out {
-                Outcome::Record(r) => records.push(r),
-                Outcome::Reject(r) => rejects.push(r),
-                Outcome::Skipped => skipped += 1,
-            }
-        }
+    let mut mapped = map_rows(&mapper, named, first_chunk, &mut raw, |rows| {
+        collect_dates(rows, &mut date_values)
+    })?;
+    let (order, warning) = decide(&date_values);
+    if order != mapper.order {
+        crate::ui::verbose(
+            1,
+            format!(
+                "{}: the first rows read as {} dates, the whole file as {}: mapping it again",
+                path.display(),
+                mapper.order.as_str(),
+                order.as_str()
+            ),
+        );
+        mapper.order = order;
+        raw = read::open_table(path, read::read_bytes(path)?, format)?;
+        mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| ())?;
     }
+    warnings.extend(warning);
+    let Mapped {
+        records,
+        rejects,
+        skipped,
+        unmapped,
+        rows_read,
+    } = mapped;
     let mapped_rows = records.len() as u64;
     let updated_pos = columns.iter().position(|c| c.name == "updated_at");
     clock.lap("map");
@@ -760,7 +880,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         profile: profile.name.clone(),
         format: raw.format.as_str().to_owned(),
         encoding: raw.encoding.to_owned(),
-        date_order: order.as_str().to_owned(),
+        date_order: mapper.order.as_str().to_owned(),
         read: rows_read + raw.blank_rows,
         blank: raw.blank_rows,
         skipped,
@@ -792,7 +912,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
     // nothing to fold, and the records stay as they are (no keyed copy of them).
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(records.len());
     let distinct = records.iter().all(|r| match &r.values[key] {
-        Value::Text(s) => seen.insert(s.as_str()),
+        Cell::Text(s) => seen.insert(&**s),
         _ => false,
     });
     drop(seen);
@@ -800,7 +920,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
         return (records, 0, 0);
     }
     let key_of = |r: &Record| match &r.values[key] {
-        Value::Text(s) => s.clone(),
+        Cell::Text(s) => s.to_string(),
         v => format!("{v:?}"),
     };
     let mut order: Vec<String> = Vec::new();
@@ -815,7 +935,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
             }
             Some(kept) if group => {
                 for (a, b) in kept.values.iter_mut().zip(r.values) {
-                    if matches!(a, Value::Null) {
+                    if a.is_null() {
                         *a = b;
                     }
                 }
@@ -834,7 +954,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
                 }
                 folded += 1;
                 let stamp = |x: &Record| match updated.map(|u| &x.values[u]) {
-                    Some(Value::Timestamp(_, t)) => *t,
+                    Some(Cell::Timestamp(t)) => *t,
                     _ => i64::MIN,
                 };
                 // Ties go to the later row.

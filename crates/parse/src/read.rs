@@ -146,10 +146,108 @@ pub fn detect_format(path: &Path, bytes: &[u8]) -> FileFormat {
 }
 
 pub fn read_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<RawTable> {
+    let mut reader = open_table(path, bytes, format)?;
+    let mut rows = Vec::new();
+    while let Some(row) = reader.next_row()? {
+        rows.push(row);
+    }
+    Ok(RawTable {
+        format: reader.format,
+        headers: reader.headers,
+        blank_rows: reader.blank_rows,
+        encoding: reader.encoding,
+        rows,
+    })
+}
+
+/// A table read a row at a time: a CSV file's rows are parsed as they are
+/// taken, so a large file's rows are never all in memory at once (JSON and
+/// XLSX are parsed whole, then handed out the same way).
+pub struct TableReader {
+    pub format: FileFormat,
+    pub headers: Vec<String>,
+    pub encoding: &'static str,
+    /// Rows holding nothing but delimiters, among those read so far.
+    pub blank_rows: u64,
+    rows: RowSource,
+    /// A row read ahead by `peek`.
+    peeked: Option<RawRow>,
+}
+
+enum RowSource {
+    Csv {
+        records: csv::StringRecordsIntoIter<std::io::Cursor<Vec<u8>>>,
+        path: std::path::PathBuf,
+        /// The text had invalid UTF-8 (rows holding U+FFFD are rejected).
+        lossy: bool,
+    },
+    Parsed(std::vec::IntoIter<RawRow>),
+}
+
+impl TableReader {
+    /// The next row that is not blank, or None at the end. A malformed CSV row
+    /// is an error naming its line.
+    pub fn next_row(&mut self) -> Result<Option<RawRow>> {
+        if let Some(r) = self.peeked.take() {
+            return Ok(Some(r));
+        }
+        match &mut self.rows {
+            RowSource::Parsed(rows) => Ok(rows.next()),
+            RowSource::Csv { records, path, lossy } => {
+                for rec in records.by_ref() {
+                    let rec = rec.map_err(|e| {
+                        let line = e.position().map(|p| p.line()).unwrap_or(0);
+                        anyhow::anyhow!("{}: line {line}: malformed CSV: {e}", path.display())
+                    })?;
+                    if rec.iter().all(|f| f.trim().is_empty()) {
+                        self.blank_rows += 1;
+                        continue;
+                    }
+                    return Ok(Some(csv_row(rec, &self.headers, *lossy)));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The next row without taking it.
+    pub fn peek(&mut self) -> Result<Option<&RawRow>> {
+        if self.peeked.is_none() {
+            self.peeked = self.next_row()?;
+        }
+        Ok(self.peeked.as_ref())
+    }
+
+    /// Up to `n` more rows (fewer only at the end).
+    pub fn next_rows(&mut self, n: usize) -> Result<Vec<RawRow>> {
+        let mut out = Vec::with_capacity(n.min(1 << 16));
+        while out.len() < n {
+            match self.next_row()? {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Open a table for reading row by row (see `TableReader`).
+pub fn open_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<TableReader> {
     match format {
-        FileFormat::Csv => read_csv(path, bytes),
-        FileFormat::Json => read_json(path, bytes),
-        FileFormat::Xlsx => read_xlsx(path, bytes),
+        FileFormat::Csv => open_csv(path, bytes),
+        FileFormat::Json => Ok(parsed(read_json(path, bytes)?)),
+        FileFormat::Xlsx => Ok(parsed(read_xlsx(path, bytes)?)),
+    }
+}
+
+fn parsed(t: RawTable) -> TableReader {
+    TableReader {
+        format: t.format,
+        headers: t.headers,
+        encoding: t.encoding,
+        blank_rows: t.blank_rows,
+        rows: RowSource::Parsed(t.rows.into_iter()),
+        peeked: None,
     }
 }
 
@@ -206,7 +304,7 @@ fn sniff_delimiter(text: &str) -> u8 {
     best.0
 }
 
-fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<TableReader> {
     // Many NUL bytes: UTF-16 or binary. A few: rows to reject, below.
     let nuls = bytes.iter().filter(|b| **b == 0).count();
     if nuls > 0 && (nuls * 10 > bytes.len() || bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
@@ -228,12 +326,12 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         );
     }
     let delim = sniff_delimiter(&text);
-    let mut rdr = csv::ReaderBuilder::new()
+    let mut records = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = rdr.records();
+        .from_reader(std::io::Cursor::new(text.into_bytes()))
+        .into_records();
     let headers: Vec<String> = match records.next() {
         Some(h) => h
             .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
@@ -242,44 +340,42 @@ fn read_csv(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             .collect(),
         None => bail!("{}: the file is empty (no header line)", path.display()),
     };
-    let mut rows = Vec::new();
-    let mut blank_rows = 0;
-    for rec in records {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            anyhow::anyhow!("{}: line {line}: malformed CSV: {e}", path.display())
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            blank_rows += 1;
-            continue;
-        }
-        let problem = rec.iter().enumerate().find_map(|(i, f)| {
-            let header = headers.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
-            if f.contains('\0') {
-                Some((header, "a NUL byte in the field: not text".to_owned()))
-            } else if lossy && f.contains('\u{FFFD}') {
-                Some((
-                    header,
-                    "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned(),
-                ))
-            } else {
-                None
-            }
-        });
-        rows.push(RawRow {
-            line,
-            fields: rec,
-            problem,
-        });
-    }
-    Ok(RawTable {
+    Ok(TableReader {
         format: FileFormat::Csv,
         headers,
-        rows,
-        blank_rows,
         encoding,
+        blank_rows: 0,
+        rows: RowSource::Csv {
+            records,
+            path: path.to_path_buf(),
+            lossy,
+        },
+        peeked: None,
     })
+}
+
+/// A CSV record as a row, with the reason it cannot load if it holds a NUL
+/// byte or (in a lossily decoded file) bytes that were not UTF-8.
+fn csv_row(rec: csv::StringRecord, headers: &[String], lossy: bool) -> RawRow {
+    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    let problem = rec.iter().enumerate().find_map(|(i, f)| {
+        let header = headers.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
+        if f.contains('\0') {
+            Some((header, "a NUL byte in the field: not text".to_owned()))
+        } else if lossy && f.contains('\u{FFFD}') {
+            Some((
+                header,
+                "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned(),
+            ))
+        } else {
+            None
+        }
+    });
+    RawRow {
+        line,
+        fields: rec,
+        problem,
+    }
 }
 
 /// A JSON value as the text a CSV export would hold. ServiceNow reference fields
