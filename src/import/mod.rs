@@ -3,6 +3,7 @@
 //! with its reason, fold versions of one record, and merge into the warehouse in
 //! one transaction per file (see `load.rs`).
 
+mod feed;
 pub mod load;
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
