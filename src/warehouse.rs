@@ -147,15 +147,32 @@ fn load_benchmarks(conn: &Connection) -> Result<()> {
 }
 
 fn connect(path: &Path, mode: Mode) -> Result<Connection> {
-    let access = match mode {
-        Mode::ReadWrite => AccessMode::ReadWrite,
-        Mode::ReadOnly => AccessMode::ReadOnly,
+    let open = || -> Result<Connection> {
+        let access = match mode {
+            Mode::ReadWrite => AccessMode::ReadWrite,
+            Mode::ReadOnly => AccessMode::ReadOnly,
+        };
+        let config = Config::default()
+            .access_mode(access)?
+            .enable_autoload_extension(false)?;
+        Ok(Connection::open_with_flags(path, config)?)
     };
-    let config = Config::default()
-        .access_mode(access)?
-        .enable_autoload_extension(false)?;
-    let conn = Connection::open_with_flags(path, config).map_err(|e| {
-        let msg = e.to_string();
+    // A warehouse another process is creating this instant exists before its
+    // headers are written, and DuckDB calls it "not a valid DuckDB database
+    // file": wait for its headers (then it opens, or is in use), up to a few
+    // seconds; a file that stays short and invalid is reported as it is.
+    let mut tries = 0;
+    let conn = loop {
+        match open() {
+            Err(e) if is_half_created(&e, path) && tries < CREATION_WAIT_TRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => break other,
+        }
+    }
+    .map_err(|e| {
+        let msg = format!("{e:#}");
         if msg.contains("lock") {
             anyhow::anyhow!(
                 "warehouse {} is in use by another process (another relkpi import or an open DuckDB session); try again when it has finished\n  ({msg})",
@@ -169,6 +186,16 @@ fn connect(path: &Path, mode: Mode) -> Result<Connection> {
     // month, and preparing a statement costs more than running it on a month.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
+}
+
+/// Waits of 50 ms for a warehouse another process is creating (3 s).
+const CREATION_WAIT_TRIES: u32 = 60;
+
+/// DuckDB refused `path` as not a database, and the file is shorter than
+/// DuckDB's three header blocks: another process may be writing them.
+fn is_half_created(e: &anyhow::Error, path: &Path) -> bool {
+    format!("{e:#}").contains("not a valid DuckDB database file")
+        && std::fs::metadata(path).is_ok_and(|m| m.len() < 3 * 4096)
 }
 
 /// Prepared statements kept per connection (`Connection::prepare_cached`).
@@ -197,4 +224,42 @@ fn stored_version(path: &Path) -> Result<i64> {
     })?;
     v.parse()
         .with_context(|| format!("bad schema_version {v:?} in {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another process creating the warehouse: its file exists, short and not
+    /// yet a database. Opening waits for it rather than calling it invalid; a
+    /// file that stays that way is reported as it is.
+    #[test]
+    fn a_warehouse_being_created_is_waited_for() {
+        let dir = std::env::temp_dir().join(format!("relkpi-creating-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.duckdb");
+        let ready = dir.join("ready.duckdb");
+        std::fs::write(&path, b"not yet a database").unwrap();
+        drop(Connection::open(&ready).unwrap());
+        let (from, to) = (ready.clone(), path.clone());
+        let creator = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::fs::rename(from, to).unwrap();
+        });
+        let wh = Warehouse::open(&path, Mode::ReadWrite);
+        creator.join().unwrap();
+        assert!(wh.is_ok(), "{:#}", wh.err().unwrap());
+        drop(wh);
+
+        let bad = dir.join("bad.duckdb");
+        std::fs::write(&bad, b"never a database").unwrap();
+        let err = Warehouse::open(&bad, Mode::ReadWrite)
+            .err()
+            .expect("a text file is no warehouse");
+        assert!(
+            format!("{err:#}").contains("not a valid DuckDB database file"),
+            "{err:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
