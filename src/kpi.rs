@@ -671,7 +671,7 @@ pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
     })
 }
 
-/// Connections `compute_many` uses at most.
+/// Connections `par_map` uses at most.
 const MAX_WORKERS: usize = 4;
 
 /// Run independent KPI computations (a period and its KPIs, all when empty;

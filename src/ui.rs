@@ -125,6 +125,9 @@ impl Phases {
     pub fn lap(&self, phase: &str) {
         let now = std::time::Instant::now();
         let took = now - self.last.replace(now);
+        if verbosity() < 2 {
+            return;
+        }
         let peak = peak_memory_mb()
             .map(|mb| format!(" (peak {mb} MB)"))
             .unwrap_or_default();

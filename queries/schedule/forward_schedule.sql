@@ -29,19 +29,20 @@ with items as (
     where planned_start is not null
       and coalesce(state, '') <> 'cancelled' and coalesce(outcome, '') <> 'cancelled'
 ),
-planned as (
+ranked as (
     select *,
            row_number() over (order by planned_start, coalesce(service, ''), kind desc, id) as pos,
            count(*) over () as total
     from items where planned_start < $period_to and planned_end > $period_from
 ),
+planned as (
+    select *, $limit is null or pos <= $limit as listed from ranked
+),
 slots as (
-    select kind, source, id, release_id, planned_start, planned_end, service as target,
-           $limit is null or pos <= $limit as listed
+    select kind, source, id, release_id, planned_start, planned_end, service as target, listed
     from planned where service is not null
     union
-    select p.kind, p.source, p.id, p.release_id, p.planned_start, p.planned_end, a.ci,
-           $limit is null or p.pos <= $limit
+    select p.kind, p.source, p.id, p.release_id, p.planned_start, p.planned_end, a.ci, p.listed
     from planned p
     join change_affected_cis a on a.source = p.source and a.change_id = p.id
     where p.kind = 'change'
@@ -76,7 +77,7 @@ frozen as (
     select p.kind, p.source, p.id, string_agg(distinct w.name, ', ') as freeze
     from planned p
     join windows w on p.planned_start < w."to" and w."from" < p.planned_end
-    where $limit is null or p.pos <= $limit
+    where p.listed
     group by all
 ),
 approval_recorded as (
@@ -93,7 +94,7 @@ final as (
     from planned p
     left join collisions c on c.kind = p.kind and c.source = p.source and c.id = p.id
     left join frozen f on f.kind = p.kind and f.source = p.source and f.id = p.id
-    where $limit is null or p.pos <= $limit
+    where p.listed
 )
 select * exclude (pos) from final
 order by pos

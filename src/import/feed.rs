@@ -18,7 +18,7 @@ use duckdb::Connection;
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 
-use super::{Cell, ColType, Record};
+use super::{Cell, ColType, Column, Record};
 
 const FUNCTION: &str = "relkpi_records";
 
@@ -29,8 +29,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The records of one statement and how far it has read.
 struct Feed {
     records: Arc<Vec<Record>>,
-    /// Column names and types (the records' values, in order); `_line` follows.
-    columns: Vec<(String, ColType)>,
+    /// The records' columns, in order; `_line` follows.
+    columns: Vec<Column>,
     next: AtomicUsize,
 }
 
@@ -48,7 +48,7 @@ impl VTab for RecordsFunction {
             .as_mut()
             .and_then(|m| m.remove(&id))
             .ok_or_else(|| format!("relkpi_records: no records registered as {id}"))?;
-        for (name, ty) in &feed.columns {
+        for Column { name, ty } in &feed.columns {
             let id = match ty {
                 ColType::Text => LogicalTypeId::Varchar,
                 ColType::Timestamp => LogicalTypeId::Timestamp,
@@ -72,7 +72,7 @@ impl VTab for RecordsFunction {
         let rows = &feed.records[start.min(feed.records.len())..];
         let rows = &rows[..rows.len().min(capacity)];
         feed.next.store(start + rows.len(), Ordering::Relaxed);
-        for (c, (name, ty)) in feed.columns.iter().enumerate() {
+        for (c, Column { name, ty }) in feed.columns.iter().enumerate() {
             let mut v = output.flat_vector(c);
             for (i, r) in rows.iter().enumerate() {
                 match (&r.values[c], ty) {
@@ -106,12 +106,7 @@ impl VTab for RecordsFunction {
 }
 
 /// Insert `records` into `target` (its columns: `columns`, then `_line`).
-pub fn insert(
-    conn: &Connection,
-    target: &str,
-    columns: &[(String, ColType)],
-    records: &Arc<Vec<Record>>,
-) -> Result<()> {
+pub fn insert(conn: &Connection, target: &str, columns: &[Column], records: &Arc<Vec<Record>>) -> Result<()> {
     let registered: bool = conn.query_row(
         "select count(*) > 0 from duckdb_functions() where function_name = ?",
         [FUNCTION],

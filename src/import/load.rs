@@ -1,5 +1,6 @@
-//! Loading prepared records. Records go to temporary stage tables through the
-//! Appender; then, in one transaction per file, they are classified against the
+//! Loading prepared records. Records go to temporary stage tables (through the
+//! table function of `feed.rs`; a change's CI list through the Appender); then,
+//! in one transaction per file, they are classified against the
 //! stored versions (insert, update, unchanged, stale), merged by key, and the
 //! file's batch, rejects and unmapped values are recorded. Any error rolls the
 //! transaction back, leaving the warehouse as it was.
@@ -15,10 +16,10 @@
 //! The merge statements are generated from the canonical column names (never
 //! from values) so a file that lacks a column keeps the stored values of it.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
-
-use std::sync::Arc;
 
 use super::{Cell, FileSummary, Prepared, Record, key_column};
 
@@ -57,12 +58,11 @@ fn stage(
         "create or replace temp table {stage} as select * exclude (batch_id), 0::bigint as _line from main.{t} limit 0",
         t = qi(table)
     ))?;
-    let typed: Vec<(String, super::ColType)> = columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
-    super::feed::insert(conn, &format!("temp.main.{stage}"), &typed, records)?;
+    super::feed::insert(conn, &format!("temp.main.{stage}"), columns, records)?;
     Ok(Stage {
         stage,
         table: table.to_owned(),
-        names: typed.into_iter().map(|(n, _)| n).collect(),
+        names: columns.iter().map(|c| c.name.clone()).collect(),
         present,
     })
 }

@@ -14,7 +14,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
 use duckdb::Connection;
-use duckdb::types::TimeUnit;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -239,19 +238,6 @@ pub enum Cell {
 impl Cell {
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
-    }
-}
-
-impl duckdb::ToSql for Cell {
-    fn to_sql(&self) -> duckdb::Result<duckdb::types::ToSqlOutput<'_>> {
-        use duckdb::types::ValueRef;
-        Ok(duckdb::types::ToSqlOutput::Borrowed(match self {
-            Cell::Null => ValueRef::Null,
-            Cell::Text(s) => ValueRef::Text(s.as_bytes()),
-            Cell::Int(n) => ValueRef::Int(*n),
-            Cell::Boolean(b) => ValueRef::Boolean(*b),
-            Cell::Timestamp(t) => ValueRef::Timestamp(TimeUnit::Microsecond, *t),
-        }))
     }
 }
 
