@@ -6,11 +6,12 @@
 //! column's vector straight from the records. A load registers the records
 //! under a fresh id and runs `insert into <stage> select * from
 //! relkpi_records(<id>)`; the function takes them out of the registry when the
-//! statement binds, so nothing outlives the statement.
+//! statement binds, so nothing outlives the statement, and frees them a
+//! vector at a time as it writes them.
 
 use std::collections::HashMap;
 use std::error::Error;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -26,12 +27,12 @@ const FUNCTION: &str = "relkpi_records";
 static PENDING: Mutex<Option<HashMap<u64, Arc<Feed>>>> = Mutex::new(None);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The records of one statement and how far it has read.
+/// The records of one statement, not yet read. Each vector's records are
+/// freed once written, so a file's records shrink as DuckDB takes them.
 struct Feed {
-    records: Arc<Vec<Record>>,
+    records: Mutex<std::vec::IntoIter<Record>>,
     /// The records' columns, in order; `_line` follows.
     columns: Vec<Column>,
-    next: AtomicUsize,
 }
 
 struct RecordsFunction;
@@ -67,11 +68,14 @@ impl VTab for RecordsFunction {
 
     fn func(info: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn Error>> {
         let feed = info.get_bind_data();
-        let start = feed.next.load(Ordering::Relaxed);
         let capacity = output.flat_vector(0).capacity();
-        let rows = &feed.records[start.min(feed.records.len())..];
-        let rows = &rows[..rows.len().min(capacity)];
-        feed.next.store(start + rows.len(), Ordering::Relaxed);
+        let rows: Vec<Record> = feed
+            .records
+            .lock()
+            .map_err(|_| "relkpi_records: records poisoned")?
+            .by_ref()
+            .take(capacity)
+            .collect();
         for (c, Column { name, ty }) in feed.columns.iter().enumerate() {
             let mut v = output.flat_vector(c);
             for (i, r) in rows.iter().enumerate() {
@@ -106,7 +110,19 @@ impl VTab for RecordsFunction {
 }
 
 /// Insert `records` into `target` (its columns: `columns`, then `_line`).
-pub fn insert(conn: &Connection, target: &str, columns: &[Column], records: &Arc<Vec<Record>>) -> Result<()> {
+pub fn insert(conn: &Connection, target: &str, columns: &[Column], records: Vec<Record>) -> Result<()> {
+    insert_select(conn, target, "*", columns, records)
+}
+
+/// `insert into {target} select {select} from relkpi_records(..)`, where the
+/// function's columns are `columns` (named as they are), then `_line`.
+pub fn insert_select(
+    conn: &Connection,
+    target: &str,
+    select: &str,
+    columns: &[Column],
+    records: Vec<Record>,
+) -> Result<()> {
     let registered: bool = conn.query_row(
         "select count(*) > 0 from duckdb_functions() where function_name = ?",
         [FUNCTION],
@@ -118,9 +134,8 @@ pub fn insert(conn: &Connection, target: &str, columns: &[Column], records: &Arc
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let feed = Arc::new(Feed {
-        records: Arc::clone(records),
+        records: Mutex::new(records.into_iter()),
         columns: columns.to_vec(),
-        next: AtomicUsize::new(0),
     });
     {
         let mut pending = PENDING
@@ -128,7 +143,9 @@ pub fn insert(conn: &Connection, target: &str, columns: &[Column], records: &Arc
             .map_err(|_| anyhow::anyhow!("relkpi_records: registry poisoned"))?;
         pending.get_or_insert_with(HashMap::new).insert(id, feed);
     }
-    let res = conn.execute_batch(&format!("insert into {target} select * from {FUNCTION}({id}::ubigint)"));
+    let res = conn.execute_batch(&format!(
+        "insert into {target} select {select} from {FUNCTION}({id}::ubigint)"
+    ));
     // Unclaimed when the statement failed before binding.
     if let Ok(mut pending) = PENDING.lock()
         && let Some(m) = pending.as_mut()

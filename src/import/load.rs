@@ -15,8 +15,13 @@
 //!
 //! The merge statements are generated from the canonical column names (never
 //! from values) so a file that lacks a column keeps the stored values of it.
+//!
+//! A file whose sources the table does not hold yet (a first import: see
+//! `fresh`) has only inserts, so it skips the stage and the classification:
+//! its records go from the table function straight into the table, in the
+//! transaction (the temp-table loss above does not concern it).
 
-use std::sync::Arc;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
@@ -41,6 +46,33 @@ struct Stage {
     table: String,
     names: Vec<String>,
     present: Vec<bool>,
+    /// A first import of its sources into `table` (see `fresh`): the records,
+    /// inserted straight from the table function by the merge (which takes
+    /// them), and `stage` left empty.
+    direct: Option<(Vec<super::Column>, Mutex<Vec<Record>>)>,
+}
+
+/// Whether `table` holds no row of any source the records name, so every
+/// record is an insert: nothing to stage and classify against stored rows.
+fn fresh(conn: &Connection, table: &str, names: &[String], records: &[Record]) -> Result<bool> {
+    let src = names.iter().position(|n| n == "source").context("source")?;
+    let sources: std::collections::BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| match &r.values[src] {
+            Cell::Text(s) => Some(&**s),
+            _ => None,
+        })
+        .collect();
+    let mut stmt = conn.prepare(&format!(
+        "select count(*) from (select 1 from main.{t} where source = ? limit 1)",
+        t = qi(table)
+    ))?;
+    for s in sources {
+        if stmt.query_row([s], |r| r.get::<_, i64>(0))? > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Put `records` in a fresh temp table `stage` shaped like `table` (whose
@@ -52,7 +84,7 @@ fn stage(
     table: &str,
     columns: &[super::Column],
     present: Vec<bool>,
-    records: &Arc<Vec<Record>>,
+    records: Vec<Record>,
 ) -> Result<Stage> {
     conn.execute_batch(&format!(
         "create or replace temp table {stage} as select * exclude (batch_id), 0::bigint as _line from main.{t} limit 0",
@@ -64,6 +96,7 @@ fn stage(
         table: table.to_owned(),
         names: columns.iter().map(|c| c.name.clone()).collect(),
         present,
+        direct: None,
     })
 }
 
@@ -79,6 +112,24 @@ fn merge(conn: &Connection, st: &Stage, batch_id: i64) -> Result<MergeCounts> {
         .filter(|(_, p)| **p)
         .map(|(n, _)| n)
         .collect();
+    if let Some((columns, records)) = &st.direct {
+        let records = std::mem::take(&mut *records.lock().map_err(|_| anyhow::anyhow!("records poisoned"))?);
+        let inserted = records.len() as u64;
+        let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+        super::feed::insert_select(
+            conn,
+            &format!("main.{t} ({list}, batch_id)", t = qi(table)),
+            &format!("{list}, {batch_id}"),
+            columns,
+            records,
+        )?;
+        return Ok(MergeCounts {
+            inserted,
+            updated: 0,
+            unchanged: 0,
+            stale: 0,
+        });
+    }
     let same = cols
         .iter()
         .map(|c| format!("s.{c} is not distinct from t.{c}", c = qi(c)))
@@ -174,45 +225,54 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             r.values[p] = r.values[id].clone();
         }
     }
-    let records = Arc::new(records);
     let clock = crate::ui::Phases::start(&prep.summary.file);
     let staged = (|| -> Result<Staged> {
-        let main = stage(conn, "stage", &prep.table, &prep.columns, present, &records)?;
-        clock.lap("stage");
-        let mut staged = Staged {
-            records: main,
-            releases: None,
-        };
+        let mut releases = None;
         if prep.table == "changes" {
             stage_cis(conn, &names, &records)?;
             clock.lap("stage CIs");
-            let releases: Vec<&Record> = records.iter().filter(|r| r.release).collect();
-            if !releases.is_empty() {
-                staged.releases = Some(stage_releases(
+            let rel: Vec<&Record> = records.iter().filter(|r| r.release).collect();
+            if !rel.is_empty() {
+                releases = Some(stage_releases(
                     conn,
                     &names,
-                    &staged.records.present,
-                    &releases,
+                    &present,
+                    &rel,
                     prep.release_type.as_deref(),
                 )?);
             }
         }
-        Ok(staged)
+        let main = if fresh(conn, &prep.table, &names, &records)? {
+            Stage {
+                stage: "stage",
+                table: prep.table.clone(),
+                names: names.clone(),
+                present,
+                direct: Some((prep.columns.clone(), Mutex::new(records))),
+            }
+        } else {
+            // The stage frees the records as it takes them; give the memory
+            // back before the merge (the mapping threads' allocator arenas keep
+            // it otherwise, and DuckDB's merge then adds its own on top).
+            let st = stage(conn, "stage", &prep.table, &prep.columns, present, records)?;
+            crate::ui::release_free_memory();
+            clock.lap("stage");
+            st
+        };
+        Ok(Staged {
+            records: main,
+            releases,
+        })
     })()
     .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
-    // The records live on in the stages; free them before the merge, and give
-    // the memory back (the mapping threads' allocator arenas keep it otherwise,
-    // and DuckDB's merge then adds its own on top: the import's peak). Freeing
-    // them on another thread during the merge saved no time and raised the
-    // peak (1.45 -> 1.62 GB at 1M changes).
-    drop(records);
-    crate::ui::release_free_memory();
-    clock.lap("free");
 
     let res = crate::warehouse::in_transaction(conn, "committing the import", || {
         load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256)
     });
     clock.lap("merge");
+    if staged.records.direct.is_some() {
+        crate::ui::release_free_memory();
+    }
     let _ = conn.execute_batch(
         "drop table if exists temp.stage; drop table if exists temp.stage_class;
          drop table if exists temp.stage_cis; drop table if exists temp.stage_rel;
@@ -241,16 +301,21 @@ fn load_in_tx(
 
     // Changes: their CI lists were staged (temp table `stage_cis`).
     if staged.records.table == "changes" {
-        // Replace the CI set of every change written by this file that lists CIs.
-        conn.execute_batch(
+        // Replace the CI set of every change written by this file that lists
+        // CIs (when every change was inserted, that is every change).
+        let written = if staged.records.direct.is_some() {
+            ""
+        } else {
+            "semi join temp.stage_class k on k.source = c.source and k.key = c.change_id and k.class <> 'stale'"
+        };
+        conn.execute_batch(&format!(
             "create or replace temp table stage_cis_written as
-             select distinct c.source, c.change_id, c.ci from temp.stage_cis c
-             semi join temp.stage_class k on k.source = c.source and k.key = c.change_id and k.class <> 'stale';
+             select distinct c.source, c.change_id, c.ci from temp.stage_cis c {written};
              delete from main.change_cis where (source, change_id) in
                  (select distinct source, change_id from temp.stage_cis_written);
              insert into main.change_cis select source, change_id, ci from temp.stage_cis_written;
-             drop table temp.stage_cis_written;",
-        )
+             drop table temp.stage_cis_written;"
+        ))
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     }
     if let Some(rel) = &staged.releases {
@@ -302,23 +367,37 @@ fn load_in_tx(
     Ok(s)
 }
 
-/// The CI lists of the changes that have them, into `temp.stage_cis`.
+/// The CI lists of the changes that have them, into `temp.stage_cis` (through
+/// the table function, as the records: one row per CI).
 fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<()> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
-    conn.execute_batch("create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar)")?;
-    let mut app = conn.appender_to_catalog_and_db("stage_cis", "temp", "main")?;
+    conn.execute_batch(
+        "create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar, _line bigint)",
+    )?;
+    let mut rows = Vec::new();
     for r in records.iter().filter(|r| !r.cis.is_empty()) {
-        let (Cell::Text(id), Cell::Text(s)) = (&r.values[key], &r.values[src]) else {
+        let (id @ Cell::Text(_), s @ Cell::Text(_)) = (&r.values[key], &r.values[src]) else {
             continue;
         };
-        let (id, s) = (&**id, &**s);
         for ci in &r.cis {
-            app.append_row(params![s, id, ci])?;
+            rows.push(Record {
+                line: r.line,
+                values: vec![s.clone(), id.clone(), Cell::Text(ci.as_str().into())],
+                cis: Vec::new(),
+                version: Vec::new(),
+                release: false,
+            });
         }
     }
-    app.flush()?;
-    Ok(())
+    let columns: Vec<super::Column> = ["source", "change_id", "ci"]
+        .iter()
+        .map(|n| super::Column {
+            name: (*n).to_owned(),
+            ty: super::ColType::Text,
+        })
+        .collect();
+    super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
 }
 
 /// Changes that are also releases become release rows with the same id and
@@ -382,19 +461,81 @@ fn stage_releases(
             release: false,
         });
     }
-    stage(
-        conn,
-        "stage_rel",
-        "releases",
-        &rel_cols,
-        rel_present,
-        &Arc::new(records),
-    )
+    stage(conn, "stage_rel", "releases", &rel_cols, rel_present, records)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text_record(line: u64, values: &[&str]) -> Record {
+        Record {
+            line,
+            values: values.iter().map(|v| Cell::Text((*v).into())).collect(),
+            cis: Vec::new(),
+            version: Vec::new(),
+            release: false,
+        }
+    }
+
+    /// A first import goes from the table function straight into the table,
+    /// inside the transaction, past one row group: every record is written.
+    #[test]
+    fn direct_insert_past_one_row_group() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "create table t (source varchar not null, response_id varchar primary key, v varchar, batch_id integer)",
+        )
+        .unwrap();
+        let columns: Vec<super::super::Column> = ["source", "response_id", "v"]
+            .iter()
+            .map(|s| super::super::Column {
+                name: s.to_string(),
+                ty: super::super::ColType::Text,
+            })
+            .collect();
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let records: Vec<Record> = (0..130_000u64)
+            .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
+            .collect();
+        assert!(fresh(&conn, "t", &names, &records).unwrap());
+        let st = Stage {
+            stage: "stage",
+            table: "t".into(),
+            names,
+            present: vec![true, true, false],
+            direct: Some((columns, Mutex::new(records))),
+        };
+        conn.execute_batch("begin transaction").unwrap();
+        let c = merge(&conn, &st, 7).unwrap();
+        conn.execute_batch("commit").unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged, c.stale), (130_000, 0, 0, 0));
+        // v is not present in the file: left NULL, as an insert through the stage leaves it.
+        let (n, keys, v): (i64, i64, i64) = conn
+            .query_row(
+                "select count(*), count(distinct response_id), count(v) from t where batch_id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((n, keys, v), (130_000, 130_000, 0));
+    }
+
+    /// A file is a first import (inserted straight, no stage) only while the
+    /// table holds no row of any source it names: another source's rows do
+    /// not count, and one stored source among several makes it a merge.
+    #[test]
+    fn fresh_is_decided_per_source() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("create table t (source varchar, response_id varchar); insert into t values ('a', '1')")
+            .unwrap();
+        let names = vec!["source".to_owned(), "response_id".to_owned()];
+        let b = [text_record(2, &["b", "1"]), text_record(3, &["b", "2"])];
+        assert!(fresh(&conn, "t", &names, &b).unwrap());
+        assert!(fresh(&conn, "t", &names, &[]).unwrap());
+        let ab = [text_record(2, &["b", "1"]), text_record(3, &["a", "2"])];
+        assert!(!fresh(&conn, "t", &names, &ab).unwrap());
+    }
 
     /// More records than one DuckDB row group (122,880) go through the stage
     /// (the table function, many vectors) and the merge in a transaction, and
@@ -426,7 +567,7 @@ mod tests {
                 release: false,
             })
             .collect();
-        let st = stage(&conn, "stage", "t", &columns, vec![true; 3], &Arc::new(records)).unwrap();
+        let st = stage(&conn, "stage", "t", &columns, vec![true; 3], records).unwrap();
         conn.execute_batch("begin transaction").unwrap();
         let c = merge(&conn, &st, 1).unwrap();
         conn.execute_batch("commit").unwrap();

@@ -326,13 +326,11 @@ impl Mapper<'_> {
                 values.push(Cell::Text(v.into()));
                 continue;
             }
-            let mut raw: Option<String> = self.sources[ci].as_ref().map(|hs| {
-                hs.iter()
-                    .map(|h| get(*h))
-                    .find(|v| !self.is_null(v))
-                    .unwrap_or("")
-                    .to_owned()
-            });
+            // Borrowed from the row (or the profile) until the value is built:
+            // one allocation per text value, none for the others.
+            let mut raw: Option<&str> = self.sources[ci]
+                .as_ref()
+                .map(|hs| hs.iter().map(|h| get(*h)).find(|v| !self.is_null(v)).unwrap_or(""));
             for (target, when, from, rule) in &self.rules {
                 if *target == ci {
                     let w = get(*when).trim();
@@ -344,15 +342,15 @@ impl Mapper<'_> {
                             .is_some_and(|p| w.to_lowercase().starts_with(&p.to_lowercase()));
                     if hit {
                         raw = match from {
-                            Some(f) => Some(get(*f).to_owned()),
-                            None => rule.value.clone(),
+                            Some(f) => Some(get(*f)),
+                            None => rule.value.as_deref(),
                         };
                         break;
                     }
                 }
             }
             let maps = &self.per_column[ci];
-            if let Some(r) = &raw
+            if let Some(r) = raw
                 && maps
                     .placeholders
                     .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
@@ -373,8 +371,8 @@ impl Mapper<'_> {
                 .as_ref()
                 .map(|h| self.headers[h[0]].as_str())
                 .unwrap_or(col.name.as_str());
-            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(&raw)).map(str::to_owned);
-            let text = mapped.clone().unwrap_or_else(|| raw.trim().to_owned());
+            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(raw));
+            let text = mapped.unwrap_or_else(|| raw.trim());
             if text.is_empty() {
                 values.push(Cell::Null);
                 continue;
@@ -382,19 +380,23 @@ impl Mapper<'_> {
             let v = match col.ty {
                 ColType::Text => {
                     if let Some(allowed) = &maps.allowed {
-                        let lower = text.to_lowercase();
-                        if mapped.is_none() && !allowed.contains(&lower) {
-                            unmapped.push((col.name.clone(), lower.clone()));
+                        let lower: Box<str> = if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+                            text.to_lowercase().into()
+                        } else {
+                            text.into()
+                        };
+                        if mapped.is_none() && !allowed.contains(&*lower) {
+                            unmapped.push((col.name.clone(), lower.to_string()));
                         }
-                        Cell::Text(lower.into())
+                        Cell::Text(lower)
                     } else {
                         Cell::Text(text.into())
                     }
                 }
                 ColType::Timestamp => {
-                    let parsed = dates::parse(&text, self.order).or_else(|| {
+                    let parsed = dates::parse(text, self.order).or_else(|| {
                         (self.format == FileFormat::Xlsx)
-                            .then(|| dates::from_excel_serial(&text))
+                            .then(|| dates::from_excel_serial(text))
                             .flatten()
                     });
                     match parsed {
@@ -402,7 +404,7 @@ impl Mapper<'_> {
                         None => {
                             return Err(reject(
                                 Some(header),
-                                Some(raw.as_str()),
+                                Some(raw),
                                 format!(
                                     "{header}: {raw:?} is not a date in this file's format ({} order)",
                                     self.order.as_str()
@@ -411,11 +413,11 @@ impl Mapper<'_> {
                         }
                     }
                 }
-                ColType::Int => match parse_int(&text) {
+                ColType::Int => match parse_int(text) {
                     Some(n) if matches!(col.name.as_str(), "priority" | "score") && !(1..=5).contains(&n) => {
                         return Err(reject(
                             Some(header),
-                            Some(raw.as_str()),
+                            Some(raw),
                             format!("{header}: {raw:?} is outside 1..5"),
                         ));
                     }
@@ -423,17 +425,17 @@ impl Mapper<'_> {
                     None => {
                         return Err(reject(
                             Some(header),
-                            Some(raw.as_str()),
+                            Some(raw),
                             format!("{header}: {raw:?} is not a number"),
                         ));
                     }
                 },
-                ColType::Bool => match parse_bool(&text) {
+                ColType::Bool => match parse_bool(text) {
                     Some(b) => Cell::Boolean(b),
                     None => {
                         return Err(reject(
                             Some(header),
-                            Some(raw.as_str()),
+                            Some(raw),
                             format!("{header}: {raw:?} is not a yes/no value"),
                         ));
                     }
@@ -732,17 +734,27 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         if forced.is_some() {
             return;
         }
-        for r in rows {
-            for v in date_cols.iter().filter_map(|c| r.fields.get(*c)) {
-                if !v.trim().is_empty()
-                    && !profile.null_values.iter().any(|n| n == v.trim())
-                    && !dates::is_iso(v)
-                    && !values.contains(v)
-                {
-                    values.insert(v.to_owned());
+        // On every core: a chunk holds hundreds of thousands of dates.
+        let found = rows
+            .par_iter()
+            .fold(std::collections::HashSet::<&str>::new, |mut found, r| {
+                for v in date_cols.iter().filter_map(|c| r.fields.get(*c)) {
+                    if !v.trim().is_empty()
+                        && !profile.null_values.iter().any(|n| n == v.trim())
+                        && !values.contains(v)
+                        && !found.contains(v)
+                        && !dates::is_iso(v)
+                    {
+                        found.insert(v);
+                    }
                 }
-            }
-        }
+                found
+            })
+            .reduce(std::collections::HashSet::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
+        values.extend(found.into_iter().map(str::to_owned));
     };
     let decide = |values: &std::collections::HashSet<String>| -> (DateOrder, Option<String>) {
         if let Some(o) = forced {
