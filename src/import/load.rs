@@ -478,6 +478,16 @@ mod tests {
         }
     }
 
+    fn text_columns(names: &[&str]) -> Vec<super::super::Column> {
+        names
+            .iter()
+            .map(|s| super::super::Column {
+                name: s.to_string(),
+                ty: super::super::ColType::Text,
+            })
+            .collect()
+    }
+
     /// A first import goes from the table function straight into the table,
     /// inside the transaction, past one row group: every record is written.
     #[test]
@@ -487,13 +497,7 @@ mod tests {
             "create table t (source varchar not null, response_id varchar primary key, v varchar, batch_id integer)",
         )
         .unwrap();
-        let columns: Vec<super::super::Column> = ["source", "response_id", "v"]
-            .iter()
-            .map(|s| super::super::Column {
-                name: s.to_string(),
-                ty: super::super::ColType::Text,
-            })
-            .collect();
+        let columns = text_columns(&["source", "response_id", "v"]);
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let records: Vec<Record> = (0..130_000u64)
             .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
@@ -547,25 +551,9 @@ mod tests {
             "create table t (source varchar not null, response_id varchar not null, v varchar, batch_id integer)",
         )
         .unwrap();
-        let columns: Vec<super::super::Column> = ["source", "response_id", "v"]
-            .iter()
-            .map(|s| super::super::Column {
-                name: s.to_string(),
-                ty: super::super::ColType::Text,
-            })
-            .collect();
+        let columns = text_columns(&["source", "response_id", "v"]);
         let records: Vec<Record> = (0..130_000u64)
-            .map(|i| Record {
-                line: i + 2,
-                values: vec![
-                    Cell::Text("s".into()),
-                    Cell::Text(format!("k{i}").into()),
-                    Cell::Text("v".into()),
-                ],
-                cis: Vec::new(),
-                version: Vec::new(),
-                release: false,
-            })
+            .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
             .collect();
         let st = stage(&conn, "stage", "t", &columns, vec![true; 3], records).unwrap();
         conn.execute_batch("begin transaction").unwrap();
