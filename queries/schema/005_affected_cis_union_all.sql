@@ -4,8 +4,8 @@
 -- change_cis row, one row each (changes are keyed). And change_cis holds each
 -- (source, change_id, ci) once: the import writes a change's CI set as distinct
 -- rows after deleting the stored set. So `union` only paid for a hash
--- aggregate over every row (about 2 s of the 4 s the derived tables take at
--- 1M changes) and removed nothing. A client writing duplicate rows into
+-- aggregate over every row and removed nothing (the view at 1M changes:
+-- 0.9 s -> 0.67 s). A client writing duplicate rows into
 -- change_cis by hand sees them here twice; the attribution and the forward
 -- schedule are unaffected (they group by CI and end, or union, anyway).
 create or replace view change_affected_cis as

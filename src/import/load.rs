@@ -1,5 +1,5 @@
 //! Loading prepared records. Records go to temporary stage tables (through the
-//! table function of `feed.rs`; a change's CI list through the Appender); then,
+//! table function of `feed.rs`, as do a change's CIs); then,
 //! in one transaction per file, they are classified against the
 //! stored versions (insert, update, unchanged, stale), merged by key, and the
 //! file's batch, rejects and unmapped values are recorded. Any error rolls the
@@ -20,8 +20,6 @@
 //! `fresh`) has only inserts, so it skips the stage and the classification:
 //! its records go from the table function straight into the table, in the
 //! transaction (the temp-table loss above does not concern it).
-
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
@@ -49,7 +47,7 @@ struct Stage {
     /// A first import of its sources into `table` (see `fresh`): the records,
     /// inserted straight from the table function by the merge (which takes
     /// them), and `stage` left empty.
-    direct: Option<(Vec<super::Column>, Mutex<Vec<Record>>)>,
+    direct: Option<(Vec<super::Column>, Vec<Record>)>,
 }
 
 /// Whether `table` holds no row of any source the records name, so every
@@ -102,7 +100,7 @@ fn stage(
 
 /// Merge a stage into its table; the classification is left in `{stage}_class`
 /// (`_line`, `source`, `key`, `class`).
-fn merge(conn: &Connection, st: &Stage, batch_id: i64) -> Result<MergeCounts> {
+fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts> {
     let (stage, table) = (st.stage, st.table.as_str());
     let key = key_column(table);
     let cols: Vec<&String> = st
@@ -112,8 +110,8 @@ fn merge(conn: &Connection, st: &Stage, batch_id: i64) -> Result<MergeCounts> {
         .filter(|(_, p)| **p)
         .map(|(n, _)| n)
         .collect();
-    if let Some((columns, records)) = &st.direct {
-        let records = std::mem::take(&mut *records.lock().map_err(|_| anyhow::anyhow!("records poisoned"))?);
+    if let Some((columns, records)) = &mut st.direct {
+        let records = std::mem::take(records);
         let inserted = records.len() as u64;
         let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
         super::feed::insert_select(
@@ -226,7 +224,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         }
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
-    let staged = (|| -> Result<Staged> {
+    let mut staged = (|| -> Result<Staged> {
         let mut releases = None;
         if prep.table == "changes" {
             stage_cis(conn, &names, &records)?;
@@ -248,7 +246,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                 table: prep.table.clone(),
                 names: names.clone(),
                 present,
-                direct: Some((prep.columns.clone(), Mutex::new(records))),
+                direct: Some((prep.columns.clone(), records)),
             }
         } else {
             // The stage frees the records as it takes them; give the memory
@@ -267,7 +265,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
 
     let res = crate::warehouse::in_transaction(conn, "committing the import", || {
-        load_in_tx(conn, &staged, prep.summary, &prep.rejects, &prep.sha256)
+        load_in_tx(conn, &mut staged, prep.summary, &prep.rejects, &prep.sha256)
     });
     clock.lap("merge");
     if staged.records.direct.is_some() {
@@ -283,7 +281,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
 
 fn load_in_tx(
     conn: &Connection,
-    staged: &Staged,
+    staged: &mut Staged,
     mut s: FileSummary,
     rejects: &[super::Reject],
     sha256: &str,
@@ -292,7 +290,7 @@ fn load_in_tx(
     let batch_id: i64 = conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?;
     s.batch_id = batch_id;
 
-    let counts = merge(conn, &staged.records, batch_id)
+    let counts = merge(conn, &mut staged.records, batch_id)
         .with_context(|| format!("{}: loading {}", s.file, staged.records.table))?;
     s.inserted = counts.inserted;
     s.updated = counts.updated;
@@ -318,7 +316,7 @@ fn load_in_tx(
         ))
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     }
-    if let Some(rel) = &staged.releases {
+    if let Some(rel) = &mut staged.releases {
         let counts = merge(conn, rel, batch_id).with_context(|| format!("{}: loading releases", s.file))?;
         s.derived_releases = counts.inserted + counts.updated;
     }
@@ -390,14 +388,19 @@ fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<
             });
         }
     }
-    let columns: Vec<super::Column> = ["source", "change_id", "ci"]
+    let columns = text_columns(&["source", "change_id", "ci"]);
+    super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
+}
+
+/// Text columns of these names.
+fn text_columns(names: &[&str]) -> Vec<super::Column> {
+    names
         .iter()
         .map(|n| super::Column {
             name: (*n).to_owned(),
             ty: super::ColType::Text,
         })
-        .collect();
-    super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
+        .collect()
 }
 
 /// Changes that are also releases become release rows with the same id and
@@ -478,16 +481,6 @@ mod tests {
         }
     }
 
-    fn text_columns(names: &[&str]) -> Vec<super::super::Column> {
-        names
-            .iter()
-            .map(|s| super::super::Column {
-                name: s.to_string(),
-                ty: super::super::ColType::Text,
-            })
-            .collect()
-    }
-
     /// A first import goes from the table function straight into the table,
     /// inside the transaction, past one row group: every record is written.
     #[test]
@@ -503,15 +496,15 @@ mod tests {
             .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
             .collect();
         assert!(fresh(&conn, "t", &names, &records).unwrap());
-        let st = Stage {
+        let mut st = Stage {
             stage: "stage",
             table: "t".into(),
             names,
             present: vec![true, true, false],
-            direct: Some((columns, Mutex::new(records))),
+            direct: Some((columns, records)),
         };
         conn.execute_batch("begin transaction").unwrap();
-        let c = merge(&conn, &st, 7).unwrap();
+        let c = merge(&conn, &mut st, 7).unwrap();
         conn.execute_batch("commit").unwrap();
         assert_eq!((c.inserted, c.updated, c.unchanged, c.stale), (130_000, 0, 0, 0));
         // v is not present in the file: left NULL, as an insert through the stage leaves it.
@@ -555,9 +548,9 @@ mod tests {
         let records: Vec<Record> = (0..130_000u64)
             .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
             .collect();
-        let st = stage(&conn, "stage", "t", &columns, vec![true; 3], records).unwrap();
+        let mut st = stage(&conn, "stage", "t", &columns, vec![true; 3], records).unwrap();
         conn.execute_batch("begin transaction").unwrap();
-        let c = merge(&conn, &st, 1).unwrap();
+        let c = merge(&conn, &mut st, 1).unwrap();
         conn.execute_batch("commit").unwrap();
         assert_eq!((c.inserted, c.updated, c.unchanged, c.stale), (130_000, 0, 0, 0));
         let n: i64 = conn
