@@ -135,20 +135,15 @@ impl Phases {
     }
 }
 
-/// Return freed heap memory to the system (glibc keeps it in per-thread arenas,
-/// where only the thread that freed it reuses it). Elsewhere a no-op.
+/// Return freed heap memory to the system now rather than when mimalloc (the
+/// allocator of the whole process, DuckDB included: see `main.rs`) gets to it.
 pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: malloc_trim only releases free pages of the allocator's own
-        // arenas; it takes no pointers and is safe to call at any time.
-        unsafe {
-            malloc_trim(0);
-        }
+    unsafe extern "C" {
+        fn mi_collect(force: bool);
     }
+    // SAFETY: mi_collect only frees the allocator's own unused pages; it takes
+    // no pointers and is safe to call at any time from any thread.
+    unsafe { mi_collect(true) }
 }
 
 /// The process's peak resident memory in MB (Linux: VmHWM in /proc/self/status).
