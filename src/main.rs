@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+mod alloc;
 mod chart;
 mod cli;
 mod cmd;
@@ -18,13 +19,6 @@ mod ui;
 mod warehouse;
 
 use relkpi_parse::period;
-
-/// mimalloc for the whole process: with `override` it also serves DuckDB's
-/// C++ allocations. It cut the import of a million changes from 32-34 s to
-/// 26-27 s and lowered its peak memory from 1.43 GB to 1.19 GB (README,
-/// "Benchmark"); glibc's malloc spent that time in free lists and arena locks.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -46,6 +40,7 @@ pub fn version() -> &'static str {
 }
 
 fn main() -> ExitCode {
+    alloc::configure();
     let matches = cli::Cli::command().version(version()).get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(c) => c,

@@ -135,17 +135,6 @@ impl Phases {
     }
 }
 
-/// Return freed heap memory to the system now rather than when mimalloc (the
-/// allocator of the whole process, DuckDB included: see `main.rs`) gets to it.
-pub fn release_free_memory() {
-    unsafe extern "C" {
-        fn mi_collect(force: bool);
-    }
-    // SAFETY: mi_collect only frees the allocator's own unused pages; it takes
-    // no pointers and is safe to call at any time from any thread.
-    unsafe { mi_collect(true) }
-}
-
 /// The process's peak resident memory in MB (Linux: VmHWM in /proc/self/status).
 fn peak_memory_mb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -249,11 +249,9 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                 direct: Some((prep.columns.clone(), records)),
             }
         } else {
-            // The stage frees the records as it takes them; give the memory
-            // back before the merge (the mapping threads' allocator arenas keep
-            // it otherwise, and DuckDB's merge then adds its own on top).
+            // The stage frees the records as it takes them; DuckDB's merge
+            // reuses that memory (one allocator for both: src/alloc.rs).
             let st = stage(conn, "stage", &prep.table, &prep.columns, present, records)?;
-            crate::ui::release_free_memory();
             clock.lap("stage");
             st
         };
@@ -268,9 +266,6 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         load_in_tx(conn, &mut staged, prep.summary, &prep.rejects, &prep.sha256)
     });
     clock.lap("merge");
-    if staged.records.direct.is_some() {
-        crate::ui::release_free_memory();
-    }
     let _ = conn.execute_batch(
         "drop table if exists temp.stage; drop table if exists temp.stage_class;
          drop table if exists temp.stage_cis; drop table if exists temp.stage_rel;
