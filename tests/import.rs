@@ -45,6 +45,31 @@ fn servicenow_field_names_and_stored_values() {
 }
 
 #[test]
+fn first_import_replaces_ci_rows_left_by_hand() {
+    // A first import writes CI rows straight into change_cis, unless the
+    // table already holds rows of the source: then the file's changes get
+    // their own CI lists and the other rows stay.
+    let w = Workdir::new();
+    w.run(&[
+        "sql",
+        "--write",
+        "insert into change_cis values ('servicenow', 'CHG001', 'old-ci'), \
+         ('servicenow', 'CHG999', 'kept-ci'), ('other', 'CHG002', 'other-ci')",
+    ])
+    .ok();
+    let f = w.write("change_request.csv", CHANGES_FIELDS);
+    let r = w.run(&["import", f.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("read 3 = inserted 3 + updated 0"), "{}", r.stdout);
+    assert_eq!(
+        w.scalar(
+            "select string_agg(source || ':' || change_id || ':' || ci, ',' order by source, change_id) \
+             from change_cis"
+        ),
+        "other:CHG002:other-ci,servicenow:CHG001:pay-api,servicenow:CHG002:crm-app,servicenow:CHG999:kept-ci"
+    );
+}
+
+#[test]
 fn servicenow_labels_display_values_cp1252_bom_crlf() {
     let w = Workdir::new();
     // Column labels, display values, day-first dates (13/03 proves it), Windows-1252 "é".

@@ -19,7 +19,9 @@
 //! A file whose sources the table does not hold yet (a first import: see
 //! `fresh`) has only inserts, so it skips the stage and the classification:
 //! its records go from the table function straight into the table, in the
-//! transaction (the temp-table loss above does not concern it).
+//! transaction (the temp-table loss above does not concern it). So do its
+//! changes' CI rows, unless `change_cis` already holds rows of those sources
+//! (put there by hand), which the stage's replace-by-key then handles.
 
 use anyhow::{Context, Result};
 use duckdb::{Connection, params};
@@ -54,6 +56,11 @@ struct Stage {
 /// record is an insert: nothing to stage and classify against stored rows.
 fn fresh(conn: &Connection, table: &str, names: &[String], records: &[Record]) -> Result<bool> {
     let src = names.iter().position(|n| n == "source").context("source")?;
+    Ok(!holds_source(conn, table, records, src)?)
+}
+
+/// Whether `table` holds a row of any source the records name (column `src`).
+fn holds_source(conn: &Connection, table: &str, records: &[Record], src: usize) -> Result<bool> {
     let sources: std::collections::BTreeSet<&str> = records
         .iter()
         .filter_map(|r| match &r.values[src] {
@@ -67,10 +74,10 @@ fn fresh(conn: &Connection, table: &str, names: &[String], records: &[Record]) -
     ))?;
     for s in sources {
         if stmt.query_row([s], |r| r.get::<_, i64>(0))? > 0 {
-            return Ok(false);
+            return Ok(true);
         }
     }
-    Ok(true)
+    Ok(false)
 }
 
 /// Put `records` in a fresh temp table `stage` shaped like `table` (whose
@@ -203,6 +210,9 @@ struct Staged {
     records: Stage,
     /// Changes that are also releases, staged as release rows.
     releases: Option<Stage>,
+    /// A first import of changes (`Stage::direct`): their CI rows, inserted
+    /// straight into `change_cis` in the transaction instead of staged.
+    direct_cis: Option<Vec<Record>>,
 }
 
 /// Load a prepared file: stage it, then merge it in one transaction. On error
@@ -225,9 +235,17 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
     let mut staged = (|| -> Result<Staged> {
+        let first = fresh(conn, &prep.table, &names, &records)?;
         let mut releases = None;
+        let mut direct_cis = None;
         if prep.table == "changes" {
-            stage_cis(conn, &names, &records)?;
+            let cis = ci_rows(&names, &records)?;
+            // CI rows left in change_cis by hand are replaced through the stage.
+            if first && !holds_source(conn, "change_cis", &cis, 0)? {
+                direct_cis = Some(cis);
+            } else {
+                stage_cis(conn, cis)?;
+            }
             clock.lap("stage CIs");
             let rel: Vec<&Record> = records.iter().filter(|r| r.release).collect();
             if !rel.is_empty() {
@@ -240,7 +258,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                 )?);
             }
         }
-        let main = if fresh(conn, &prep.table, &names, &records)? {
+        let main = if first {
             Stage {
                 stage: "stage",
                 table: prep.table.clone(),
@@ -258,6 +276,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         Ok(Staged {
             records: main,
             releases,
+            direct_cis,
         })
     })()
     .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
@@ -292,10 +311,21 @@ fn load_in_tx(
     s.unchanged += counts.unchanged;
     s.stale = counts.stale;
 
-    // Changes: their CI lists were staged (temp table `stage_cis`).
-    if staged.records.table == "changes" {
-        // Replace the CI set of every change written by this file that lists
-        // CIs (when every change was inserted, that is every change).
+    if let Some(rows) = staged.direct_cis.take() {
+        // A first import that `change_cis` holds nothing of: every CI row is
+        // new, and distinct (one list per change, each CI once in it).
+        super::feed::insert_select(
+            conn,
+            "main.change_cis (source, change_id, ci)",
+            "source, change_id, ci",
+            &text_columns(&["source", "change_id", "ci"]),
+            rows,
+        )
+        .with_context(|| format!("{}: loading change_cis", s.file))?;
+    } else if staged.records.table == "changes" {
+        // Their CI lists were staged (temp table `stage_cis`). Replace the CI
+        // set of every change written by this file that lists CIs (when every
+        // change was inserted, that is every change).
         let written = if staged.records.direct.is_some() {
             ""
         } else {
@@ -360,14 +390,11 @@ fn load_in_tx(
     Ok(s)
 }
 
-/// The CI lists of the changes that have them, into `temp.stage_cis` (through
-/// the table function, as the records: one row per CI).
-fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<()> {
+/// The CI lists of the changes that have them: one row (source, change_id,
+/// ci) per CI, as records for the table function.
+fn ci_rows(names: &[String], records: &[Record]) -> Result<Vec<Record>> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
-    conn.execute_batch(
-        "create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar, _line bigint)",
-    )?;
     let mut rows = Vec::new();
     for r in records.iter().filter(|r| !r.cis.is_empty()) {
         let (id @ Cell::Text(_), s @ Cell::Text(_)) = (&r.values[key], &r.values[src]) else {
@@ -383,11 +410,18 @@ fn stage_cis(conn: &Connection, names: &[String], records: &[Record]) -> Result<
             });
         }
     }
+    Ok(rows)
+}
+
+/// CI rows (`ci_rows`) into `temp.stage_cis`, before the transaction.
+fn stage_cis(conn: &Connection, rows: Vec<Record>) -> Result<()> {
+    conn.execute_batch(
+        "create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar, _line bigint)",
+    )?;
     let columns = text_columns(&["source", "change_id", "ci"]);
     super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
 }
 
-/// Text columns of these names.
 fn text_columns(names: &[&str]) -> Vec<super::Column> {
     names
         .iter()
