@@ -422,6 +422,7 @@ fn stage_cis(conn: &Connection, rows: Vec<Record>) -> Result<()> {
     super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
 }
 
+/// Text columns of these names.
 fn text_columns(names: &[&str]) -> Vec<super::Column> {
     names
         .iter()
