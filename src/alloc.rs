@@ -9,7 +9,7 @@
 //! (`clear_page_erms`, a tenth of the import's samples; 200,000 page faults).
 //! Without that purge, alternated with it on the same files: the import 22.3 to
 //! 26.1 s against 22.1 to 27.1 s (means of four: 24.2 and 24.9 s), the report
-//! 9.9-10.0 s against 10.5-10.6 s, for about 60 MB (import) and 150 MB
+//! 9.9-10.0 s against 10.5-10.6 s, for 50-65 MB (import) and 90-170 MB
 //! (report) more at their peaks; at 10M changes the report's peak is 5.3 GB
 //! instead of 4.1 GB (60.8 -> 54.4 s), under the import's 10.9 GB. relkpi is
 //! a batch process, so it keeps the pages until it exits.
