@@ -117,10 +117,10 @@ fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts
         .filter(|(_, p)| **p)
         .map(|(n, _)| n)
         .collect();
+    let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
     if let Some((columns, records)) = &mut st.direct {
         let records = std::mem::take(records);
         let inserted = records.len() as u64;
-        let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
         super::feed::insert_select(
             conn,
             &format!("main.{t} ({list}, batch_id)", t = qi(table)),
@@ -171,7 +171,6 @@ fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts
         t = qi(table),
         k = qi(key)
     ))?;
-    let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
     let slist = cols
         .iter()
         .map(|c| format!("s.{}", qi(c)))
@@ -314,11 +313,12 @@ fn load_in_tx(
     if let Some(rows) = staged.direct_cis.take() {
         // A first import that `change_cis` holds nothing of: every CI row is
         // new, and distinct (one list per change, each CI once in it).
+        let list = CI_COLUMNS.join(", ");
         super::feed::insert_select(
             conn,
-            "main.change_cis (source, change_id, ci)",
-            "source, change_id, ci",
-            &text_columns(&["source", "change_id", "ci"]),
+            &format!("main.change_cis ({list})"),
+            &list,
+            &text_columns(&CI_COLUMNS),
             rows,
         )
         .with_context(|| format!("{}: loading change_cis", s.file))?;
@@ -390,8 +390,11 @@ fn load_in_tx(
     Ok(s)
 }
 
-/// The CI lists of the changes that have them: one row (source, change_id,
-/// ci) per CI, as records for the table function.
+/// The columns of a CI row (`ci_rows`), as in `change_cis`.
+const CI_COLUMNS: [&str; 3] = ["source", "change_id", "ci"];
+
+/// The CI lists of the changes that have them: one row (`CI_COLUMNS`) per CI,
+/// as records for the table function.
 fn ci_rows(names: &[String], records: &[Record]) -> Result<Vec<Record>> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
@@ -418,8 +421,7 @@ fn stage_cis(conn: &Connection, rows: Vec<Record>) -> Result<()> {
     conn.execute_batch(
         "create or replace temp table stage_cis (source varchar, change_id varchar, ci varchar, _line bigint)",
     )?;
-    let columns = text_columns(&["source", "change_id", "ci"]);
-    super::feed::insert(conn, "temp.main.stage_cis", &columns, rows)
+    super::feed::insert(conn, "temp.main.stage_cis", &text_columns(&CI_COLUMNS), rows)
 }
 
 /// Text columns of these names.
@@ -511,6 +513,16 @@ mod tests {
         }
     }
 
+    /// `n` records (source "s", key "k{i}", v "v"), lines from 2, with their
+    /// columns: past one DuckDB row group (122,880) when `n` is larger.
+    fn many_records(n: u64) -> (Vec<super::super::Column>, Vec<Record>) {
+        let columns = text_columns(&["source", "response_id", "v"]);
+        let records = (0..n)
+            .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
+            .collect();
+        (columns, records)
+    }
+
     /// A first import goes from the table function straight into the table,
     /// inside the transaction, past one row group: every record is written.
     #[test]
@@ -520,11 +532,8 @@ mod tests {
             "create table t (source varchar not null, response_id varchar primary key, v varchar, batch_id integer)",
         )
         .unwrap();
-        let columns = text_columns(&["source", "response_id", "v"]);
+        let (columns, records) = many_records(130_000);
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        let records: Vec<Record> = (0..130_000u64)
-            .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
-            .collect();
         assert!(fresh(&conn, "t", &names, &records).unwrap());
         let mut st = Stage {
             stage: "stage",
@@ -574,10 +583,7 @@ mod tests {
             "create table t (source varchar not null, response_id varchar not null, v varchar, batch_id integer)",
         )
         .unwrap();
-        let columns = text_columns(&["source", "response_id", "v"]);
-        let records: Vec<Record> = (0..130_000u64)
-            .map(|i| text_record(i + 2, &["s", &format!("k{i}"), "v"]))
-            .collect();
+        let (columns, records) = many_records(130_000);
         let mut st = stage(&conn, "stage", "t", &columns, vec![true; 3], records).unwrap();
         conn.execute_batch("begin transaction").unwrap();
         let c = merge(&conn, &mut st, 1).unwrap();
