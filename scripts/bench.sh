@@ -6,6 +6,10 @@
 #   kpi-1m     all KPIs for one month
 #   kpi-24m    all KPIs for 24 months (one period of 24 months)
 #   report     the full monthly report (12 months of trend, charts, review cards)
+#   verify     the KPIs of kpi-1m and kpi-24m again, through the attribution
+#              macros with the derived tables bypassed (attribution.materialize
+#              = false): the benchmark fails unless they are identical, so a
+#              time is never reported for wrong numbers
 # with wall time and peak memory from GNU time (/usr/bin/time -v).
 #
 # Usage: scripts/bench.sh [SIZES...]        (default: 100000 1000000 10000000 changes)
@@ -56,6 +60,18 @@ for n in "${SIZES[@]}"; do
   run "$n" kpi-1m "$RELKPI" -q --db "$db" kpi --period 2025-06 --format csv
   run "$n" kpi-24m "$RELKPI" -q --db "$db" kpi --from 2024-01-01 --to 2026-01-01 --format csv
   run "$n" report "$RELKPI" -q --db "$db" report --period 2025-06 --out "$BENCH_DIR/report-$n"
+  printf '[attribution]\nmaterialize = false\n' > "$BENCH_DIR/macros.toml"
+  verify_cmd="set -e; \"$RELKPI\" -q --db \"$db\" --config \"$BENCH_DIR/macros.toml\" kpi --period 2025-06 --format csv > \"$BENCH_DIR/$n-verify-1m.out\""
+  verify_cmd="$verify_cmd; \"$RELKPI\" -q --db \"$db\" --config \"$BENCH_DIR/macros.toml\" kpi --from 2024-01-01 --to 2026-01-01 --format csv > \"$BENCH_DIR/$n-verify-24m.out\""
+  run "$n" verify sh -c "$verify_cmd"
+  for m in 1m 24m; do
+    if ! cmp -s "$BENCH_DIR/$n-kpi-$m.out" "$BENCH_DIR/$n-verify-$m.out"; then
+      echo "at $n changes the KPIs ($m) from the derived tables differ from the macros':" >&2
+      diff "$BENCH_DIR/$n-kpi-$m.out" "$BENCH_DIR/$n-verify-$m.out" >&2 || true
+      exit 1
+    fi
+  done
+  echo "$n: the KPIs from the derived tables equal the macros' (1 and 24 months)" >&2
 done
 
 echo
@@ -64,8 +80,8 @@ END {
   printf "| changes | step | wall s | peak MB | vs floor |\n|---:|---|---:|---:|---:|\n"
   for (i = 1; i <= k; i++) {
     n = order[i]
-    split("generate floor import kpi-1m kpi-24m report", steps, " ")
-    for (j = 1; j <= 6; j++) {
+    split("generate floor import kpi-1m kpi-24m report verify", steps, " ")
+    for (j = 1; j <= 7; j++) {
       s = steps[j]; if (!((n "," s) in w)) continue
       ratio = (s == "import" && w[n ",floor"] > 0) ? sprintf("%.2fx", w[n ",import"] / w[n ",floor"]) : ""
       printf "| %s | %s | %.2f | %s | %s |\n", n, s, w[n "," s], m[n "," s], ratio

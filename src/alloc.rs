@@ -1,18 +1,8 @@
 //! The process's allocator: mimalloc, for Rust and (through its `override`
-//! feature) for DuckDB's C++ allocations too.
-//!
-//! Measured on the benchmark's million changes (README, "Benchmark"): glibc's
-//! malloc spent the import's time in free lists and arena locks (`_int_free`,
-//! `malloc_consolidate`); mimalloc took the import from 32-34 s to 26-27 s and
-//! its peak from 1.43 to 1.19 GB. Its default then returns freed pages to the
-//! system 10 ms later, and the kernel zeroes them again when they are reused
-//! (`clear_page_erms`, a tenth of the import's samples; 200,000 page faults).
-//! Without that purge, alternated with it on the same files: the import 22.3 to
-//! 26.1 s against 22.1 to 27.1 s (means of four: 24.2 and 24.9 s), the report
-//! 9.9-10.0 s against 10.5-10.6 s, for 50-65 MB (import) and 90-170 MB
-//! (report) more at their peaks; at 10M changes the report's peak is 5.3 GB
-//! instead of 4.1 GB (60.8 -> 54.4 s), under the import's 10.9 GB. relkpi is
-//! a batch process, so it keeps the pages until it exits.
+//! feature) for DuckDB's C++ allocations too, keeping freed pages until the
+//! process exits: relkpi is a batch process, and returning pages only for the
+//! kernel to zero them again on reuse cost a tenth of the import's time.
+//! The measurements behind both choices are in docs/benchmarks.md.
 
 use std::ffi::{c_int, c_long};
 

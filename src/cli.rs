@@ -92,6 +92,11 @@ pub enum Command {
     ///
     /// Example: relkpi status
     Status(StatusArgs),
+    /// Write or try a mapping profile for an export relkpi does not know well.
+    ///
+    /// Example: relkpi profile init custom_changes.csv --out custom.toml
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     ///
     /// Example: relkpi completions bash > relkpi.bash
@@ -123,6 +128,48 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub date_order: Option<DateOrderArg>,
     /// Output format of the import summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Read and map the files and print what an import would do (detection,
+    /// columns used, ignored and missing, what that costs, values mapped and
+    /// rejected) without touching the warehouse.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Write a starting profile for FILE: the mapping relkpi would use, every
+    /// other header as a commented candidate, and every distinct value of the
+    /// enumerated columns with the canonical value it would get.
+    Init(ProfileInitArgs),
+    /// Show what PROFILE makes of FILE (as `import --dry-run --profile`), loading nothing.
+    Check(ProfileCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileInitArgs {
+    /// The export to describe.
+    pub file: PathBuf,
+    /// Where to write the profile (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Record kind, when the file cannot tell: releases, changes, incidents or satisfaction.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileCheckArgs {
+    /// The mapping profile (TOML).
+    pub profile: PathBuf,
+    /// Exports to map with it.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

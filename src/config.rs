@@ -33,6 +33,10 @@ pub struct Attribution {
     pub major_priority: i32,
     /// Attribute incidents without an explicit link by CI and time window.
     pub ci_window: bool,
+    /// Read the attribution from tables built once (the warehouse's derived
+    /// tables, or a per-process cache). `false`: every query computes it
+    /// through the warehouse's macros; slow, for checking the tables.
+    pub materialize: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -98,6 +102,7 @@ impl Default for Attribution {
             window_days: 7,
             major_priority: 2,
             ci_window: true,
+            materialize: true,
         }
     }
 }

@@ -29,6 +29,14 @@ pub struct KpiDef {
     pub rolling: String,
     /// The header's definition and exclusions, in words.
     pub definition: String,
+    /// Canonical columns (`table.column`) without which the KPI is NULL for a
+    /// source (`-- needs:`).
+    #[serde(skip)]
+    pub needs: Vec<String>,
+    /// Canonical columns without which the KPI is computed from less, and
+    /// what that means (`-- partial: table.column (what) ; ...`).
+    #[serde(skip)]
+    pub partial: Vec<(String, String)>,
     #[serde(skip)]
     pub sql: String,
     pub origin: String,
@@ -85,6 +93,18 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
         None if unit == "count" => "months".to_owned(),
         None => "recompute".to_owned(),
     };
+    let needs = header_list(&h, "needs");
+    let partial = h
+        .get("partial")
+        .map(|p| {
+            p.split(';')
+                .filter_map(|item| {
+                    let (col, what) = item.trim().split_once(' ')?;
+                    Some((col.to_owned(), what.trim().trim_start_matches('(').trim_end_matches(')').to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(KpiDef {
         id: f.id.clone(),
         title: get("title")?,
@@ -93,6 +113,8 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
         better,
         dora: h.get("dora").cloned(),
         definition,
+        needs,
+        partial,
         sql: f.sql,
         origin: f.origin,
     })
@@ -102,16 +124,62 @@ pub fn kpi_defs() -> Result<Vec<KpiDef>> {
     queries::sql_files("kpi").into_iter().map(kpi_def).collect()
 }
 
+/// What a file that lacks the canonical columns `missing` of `table` costs:
+/// one sentence per KPI that will be NULL or partial, and per built-in policy
+/// that will not be evaluated, for the file's source (from the `-- needs:`
+/// and `-- partial:` headers of the KPI files and the policies' `-- requires:`).
+pub fn column_costs(table: &str, missing: &[String]) -> Result<Vec<String>> {
+    let lacks = |qualified: &str| {
+        qualified
+            .split_once('.')
+            .is_some_and(|(t, c)| t == table && missing.iter().any(|m| m == c))
+    };
+    let mut out = Vec::new();
+    for def in kpi_defs()? {
+        if let Some(col) = def.needs.iter().find(|n| lacks(n)) {
+            out.push(format!("{}: NULL (no {col})", def.title.to_lowercase()));
+            continue;
+        }
+        for (col, what) in def.partial.iter().filter(|(c, _)| lacks(c)) {
+            out.push(format!("{}: no {col}: {what}", def.title.to_lowercase()));
+        }
+    }
+    if table == "changes" {
+        for def in queries::sql_files("policies").into_iter().map(policy_def) {
+            if let Some(col) = def.requires.iter().find(|c| missing.contains(c)) {
+                out.push(format!("policy {}: not evaluated (no changes.{col})", def.id));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A policy file: returns violating changes (source, change_id, policy, detail).
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyDef {
     pub id: String,
     pub title: String,
     pub requires: Vec<String>,
+    /// Settings the policy checks against (`-- needs-setting:`, e.g. the
+    /// freeze windows): while one is empty the policy cannot fire, so it is
+    /// not evaluated for any source.
+    pub needs_setting: Vec<String>,
     pub definition: String,
     #[serde(skip)]
     pub sql: String,
     pub origin: String,
+}
+
+/// A header value that lists names separated by commas (`-- requires: a, b`).
+fn header_list(h: &BTreeMap<String, String>, key: &str) -> Vec<String> {
+    h.get(key)
+        .map(|r| {
+            r.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn policy_def(f: SqlFile) -> PolicyDef {
@@ -119,16 +187,9 @@ fn policy_def(f: SqlFile) -> PolicyDef {
     PolicyDef {
         id: h.get("policy").cloned().unwrap_or_else(|| f.id.clone()),
         title: h.get("title").cloned().unwrap_or_else(|| f.id.clone()),
-        requires: h
-            .get("requires")
-            .map(|r| {
-                r.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        requires: header_list(&h, "requires"),
         definition: h.get("definition").cloned().unwrap_or_default(),
+        needs_setting: header_list(&h, "needs-setting"),
         sql: f.sql,
         origin: f.origin,
     }
@@ -205,6 +266,18 @@ impl Params {
         }
     }
 
+    /// Whether a setting is unset or empty (no text, or an empty JSON list).
+    pub fn is_empty(&self, name: &str) -> bool {
+        match self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v) {
+            None | Some(Value::Null) => true,
+            Some(Value::Text(t)) => {
+                let t = t.trim();
+                t.is_empty() || t == "[]"
+            }
+            Some(_) => false,
+        }
+    }
+
     pub fn set(&mut self, name: &'static str, v: Value) {
         self.values.retain(|(n, _)| *n != name);
         self.values.push((name, v));
@@ -250,8 +323,11 @@ pub struct PolicyStatus {
 /// sources where a policy cannot be evaluated (one of its `requires` columns is
 /// NULL on every change of that source). A failing policy is reported, not fatal.
 pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> Result<Vec<PolicyStatus>> {
+    // policy_evaluated: the sources each policy could be evaluated for, so a
+    // KPI can tell "compliant" from "not checked" per source.
     conn.execute_batch(
-        "create or replace temp table policy_violations (source varchar, change_id varchar, policy varchar, detail varchar)",
+        "create or replace temp table policy_violations (source varchar, change_id varchar, policy varchar, detail varchar);
+         create or replace temp table policy_evaluated (policy varchar, source varchar);",
     )?;
     // Per source, the change columns that are NULL on every change: counted once
     // for all policies (one query, generated from the schema's column names).
@@ -291,12 +367,16 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
             if let Some(col) = def.requires.iter().find(|col| !columns.iter().any(|c| &c.name == *col)) {
                 bail!("requires unknown column {col:?} of changes");
             }
+            let unset = def.needs_setting.iter().any(|n| params.is_empty(n));
             for (s, empty) in &empty_by_source {
-                if def.requires.iter().any(|col| empty.contains(col)) {
+                if unset || def.requires.iter().any(|col| empty.contains(col)) {
                     status.not_evaluated.push(s.clone());
                 } else {
                     status.evaluated.push(s.clone());
                 }
+            }
+            if status.evaluated.is_empty() {
+                return Ok(());
             }
             let body = def.sql.trim().trim_end_matches(';');
             let mut stmt = conn.prepare(&format!(
@@ -315,12 +395,16 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
                 [&def.id],
                 |r| r.get(0),
             )?;
+            for s in &status.evaluated {
+                conn.execute("insert into policy_evaluated values (?, ?)", [&def.id, s])?;
+            }
             Ok(())
         })();
         if let Err(e) = res {
             status.error = Some(format!("{}: {e:#}", def.origin));
             status.evaluated.clear();
             conn.execute("delete from policy_violations where policy = ?", [&def.id])?;
+            conn.execute("delete from policy_evaluated where policy = ?", [&def.id])?;
         }
         out.push(status);
     }
@@ -464,6 +548,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kpi_headers_name_the_columns_they_need() {
+        let defs = kpi_defs().unwrap();
+        let cfr = defs.iter().find(|d| d.id == "change_failure_rate").unwrap();
+        assert_eq!(cfr.needs, vec!["changes.actual_end"]);
+        assert_eq!(
+            cfr.partial[0],
+            ("changes.outcome".to_owned(), "counts incident-caused failures only".to_owned())
+        );
+        // Every named column is a canonical one.
+        for d in &defs {
+            for c in d.needs.iter().chain(d.partial.iter().map(|p| &p.0)) {
+                let (t, _) = c.split_once('.').unwrap_or_else(|| panic!("{}: {c}", d.id));
+                assert!(["changes", "releases", "incidents", "satisfaction"].contains(&t), "{}: {c}", d.id);
+            }
+        }
+        let costs = column_costs("changes", &["outcome".to_owned()]).unwrap();
+        assert!(costs.contains(&"change failure rate: no changes.outcome: counts incident-caused failures only".to_owned()), "{costs:?}");
+        assert!(costs.contains(&"change rollback rate: NULL (no changes.outcome)".to_owned()), "{costs:?}");
+        assert!(costs.contains(&"policy no_outcome: not evaluated (no changes.outcome)".to_owned()), "{costs:?}");
+    }
+
+    #[test]
     fn every_kpi_file_has_a_complete_header() {
         let defs = kpi_defs().unwrap();
         assert!(defs.len() >= 14);
@@ -565,7 +671,7 @@ fn session_sql(name: &str, db: &str, t: &str, cfg: &Config) -> Result<String> {
         .replace("{ci_window}", if a.ci_window { "true" } else { "false" }))
 }
 
-/// Name prefix of the warehouse's derived tables (queries/session/attribution_tables.sql).
+/// Name prefix of the warehouse's derived tables (queries/session/attribution_build.sql).
 const DERIVED_PREFIX: &str = "derived_";
 
 /// The attribution settings the derived tables are built for, as stored in `derived_meta`.
@@ -588,28 +694,72 @@ fn data_version(conn: &Connection) -> Result<String> {
 }
 
 /// Build the attribution tables with prefix `t` and point the temp macros at
-/// them: create them empty, the macros, then fill them (queries/session/).
+/// them: table i of queries/session/attribution_build.sql (created with its
+/// rows), then macro i of attribution_macros.sql reading it, so each later
+/// table is filled through the macros of the earlier ones.
 fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<()> {
-    for f in [
-        "attribution_tables.sql",
-        "attribution_macros.sql",
-        "attribution_fill.sql",
-    ] {
-        conn.execute_batch(&session_sql(f, db, t, cfg)?)
-            .with_context(|| format!("queries/session/{f}"))?;
+    let tables = queries::statements(&session_sql("attribution_build.sql", db, t, cfg)?);
+    let macros = queries::statements(&session_sql("attribution_macros.sql", db, t, cfg)?);
+    anyhow::ensure!(
+        tables.len() == macros.len(),
+        "queries/session: attribution_build.sql has {} statements, attribution_macros.sql {}",
+        tables.len(),
+        macros.len()
+    );
+    for (table, mac) in tables.iter().zip(&macros) {
+        conn.execute_batch(table)
+            .context("queries/session/attribution_build.sql")?;
+        conn.execute_batch(mac)
+            .context("queries/session/attribution_macros.sql")?;
     }
     Ok(())
 }
 
+/// A broken invariant of the derived tables (queries/session/derived_checks.sql).
+#[derive(Debug)]
+struct BrokenInvariant {
+    invariant: String,
+    expected: i64,
+    found: i64,
+}
+
+/// Check the attribution tables with prefix `t` against the base tables and
+/// the warehouse's macros; an error names every invariant that does not hold.
+fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<()> {
+    let sql = session_sql("derived_checks.sql", db, t, cfg)?;
+    let mut stmt = conn.prepare(&sql).context("queries/session/derived_checks.sql")?;
+    let broken = stmt
+        .query_map([], |r| {
+            Ok(BrokenInvariant {
+                invariant: r.get(0)?,
+                expected: r.get(1)?,
+                found: r.get(2)?,
+            })
+        })?
+        .collect::<duckdb::Result<Vec<_>>>()
+        .context("queries/session/derived_checks.sql")?;
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let list = broken
+        .iter()
+        .map(|b| format!("\n  {}: expected {}, found {}", b.invariant, b.expected, b.found))
+        .collect::<String>();
+    anyhow::bail!("the derived tables do not agree with the warehouse's macros (a defect in relkpi or DuckDB; please report it):{list}")
+}
+
 /// Rebuild the warehouse's derived tables (the attribution and the facts, for
-/// the configured settings; queries/session/attribution_tables.sql) in one
-/// transaction, and record what they were built from. `relkpi import` calls it
-/// after loading, so KPI runs start from them instead of attributing anew.
+/// the configured settings; queries/session/attribution_build.sql) in one
+/// transaction, check their invariants in it (derived_checks.sql), and record
+/// what they were built from. A broken invariant rolls it all back, so stale
+/// tables stay marked as such and KPI runs attribute for themselves.
+/// `relkpi import` calls it after loading, so KPI runs start from them.
 pub fn derive(conn: &Connection, cfg: &Config) -> Result<()> {
     let db = quoted_db(conn)?;
     let t = format!("{db}.main.{DERIVED_PREFIX}");
     crate::warehouse::in_transaction(conn, "committing the derived tables", || {
         build_attribution(conn, &db, &t, cfg)?;
+        check_attribution(conn, &db, &t, cfg)?;
         conn.execute(
             "insert or replace into derived_meta values ('attribution', ?, ?, ?)",
             duckdb::params![
@@ -649,8 +799,10 @@ fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
 /// this process builds in its temp schema (queries/session/).
 pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
     let db = quoted_db(conn)?;
-    let derived = derived_current(conn, cfg)?;
-    if derived {
+    let derived = cfg.attribution.materialize && derived_current(conn, cfg)?;
+    if !cfg.attribution.materialize {
+        crate::ui::verbose(1, "attribution.materialize = false: every query attributes through the macros");
+    } else if derived {
         let t = format!("{db}.main.{DERIVED_PREFIX}");
         conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
             .context("queries/session/attribution_macros.sql")?;
@@ -824,4 +976,53 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
         });
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod derived_tests {
+    use super::*;
+
+    /// `derive` stores tables that pass their invariants; tables that lost
+    /// rows (as the DuckDB defect of attribution_build.sql made them) fail
+    /// the check with every broken invariant named.
+    #[test]
+    fn derived_checks_catch_lost_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = crate::warehouse::Warehouse::open(&dir.path().join("w.duckdb"), crate::warehouse::Mode::ReadWrite)
+            .unwrap();
+        let conn = &wh.conn;
+        conn.execute_batch(
+            "insert into changes (source, change_id, service, actual_end) values
+                 ('sn', 'C1', 'pay', timestamp '2025-01-01 10:00'),
+                 ('sn', 'C2', 'pay', timestamp '2025-01-05 10:00');
+             insert into incidents (source, incident_id, priority, ci, opened_at) values
+                 ('sn', 'I1', 1, 'pay', timestamp '2025-01-01 12:00'),
+                 ('sn', 'I2', 3, 'pay', timestamp '2025-01-06 12:00'),
+                 ('sn', 'I3', 3, 'other', timestamp '2025-01-06 12:00');",
+        )
+        .unwrap();
+        let cfg = Config::default();
+        derive(conn, &cfg).unwrap();
+        let caused: i64 = conn
+            .query_row("select sum(incidents_caused) from derived_change_facts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(caused, 2, "I1 -> C1, I2 -> C2 by CI window; I3 on another CI");
+        let db = quoted_db(conn).unwrap();
+        let t = format!("{db}.main.{DERIVED_PREFIX}");
+        check_attribution(conn, &db, &t, &cfg).unwrap();
+        conn.execute_batch("update derived_change_facts set incidents_caused = 0")
+            .unwrap();
+        let err = check_attribution(conn, &db, &t, &cfg).unwrap_err().to_string();
+        assert!(
+            err.contains("incidents caused, summed over the change facts, equal the links: expected 2, found 0"),
+            "{err}"
+        );
+        conn.execute_batch("delete from derived_incident_change_attribution")
+            .unwrap();
+        let err = check_attribution(conn, &db, &t, &cfg).unwrap_err().to_string();
+        assert!(
+            err.contains("incident-change links as the macro gives them: expected 2, found 0"),
+            "{err}"
+        );
+    }
 }

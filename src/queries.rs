@@ -52,3 +52,32 @@ pub fn builtin_profiles() -> Vec<(String, &'static str)> {
     v.sort();
     v
 }
+
+/// The statements of one of our SQL files, in order: whole-line `--` comments
+/// dropped, a statement ending at a line that ends with `;`. For files whose
+/// statements are run one at a time (queries/session/attribution_build.sql and
+/// attribution_macros.sql are run in pairs); not a general SQL splitter.
+pub fn statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in sql.lines().filter(|l| !l.trim_start().starts_with("--")) {
+        cur.push_str(line);
+        cur.push('\n');
+        if line.trim_end().ends_with(';') {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_split_at_line_ends_and_skip_comments() {
+        let s = super::statements("-- a; comment;\ncreate table a as\nselect 1;\n\n-- b\ncreate macro m() as 1;\n");
+        assert_eq!(s, vec!["create table a as\nselect 1;\n", "\ncreate macro m() as 1;\n"]);
+    }
+}

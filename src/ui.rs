@@ -35,6 +35,14 @@ pub fn error(msg: impl std::fmt::Display) {
     let _ = writeln!(e, "{ERROR}error:{ERROR:#} {msg}");
 }
 
+/// A note for the user on standard error (unless `--quiet`).
+pub fn info(msg: impl std::fmt::Display) {
+    if !quiet() {
+        let mut e = anstream::stderr().lock();
+        let _ = writeln!(e, "{NOTE}relkpi:{NOTE:#} {msg}");
+    }
+}
+
 /// A detail shown with `-v` (level 1) or `-vv` (level 2), on standard error.
 pub fn verbose(level: u8, msg: impl std::fmt::Display) {
     if verbosity() >= level {

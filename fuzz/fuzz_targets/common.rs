@@ -23,7 +23,7 @@ pub fn detect_and_map(profiles: &[Profile], table: &RawTable) {
     let first: Option<Vec<String>> = table.rows.first().map(|r| r.fields.iter().map(str::to_owned).collect());
     for p in profiles {
         for k in &p.kinds {
-            if k.score(&idx, first.as_deref()).is_some() {
+            if k.fit(&idx, first.as_deref()).is_some() {
                 let resolved = k.resolve(&idx);
                 for row in table.rows.iter().take(50) {
                     for (col, srcs) in &resolved {

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let idx = HeaderIndex::new(&headers);
     let row: Vec<String> = headers.iter().map(|h| format!("{h} 1")).collect();
     for k in &p.kinds {
-        let _ = k.score(&idx, Some(&row));
+        let _ = k.fit(&idx, Some(&row));
         let _ = k.resolve(&idx);
         for (col, table) in &k.values {
             for key in table.keys() {

@@ -7,7 +7,13 @@
 -- definition: Changes implemented in the period that failed / changes implemented in
 --   the period. A change failed when its outcome is 'unsuccessful' or 'rolled_back', or
 --   at least one incident is caused by it (explicit caused_by link, or CI window).
--- excludes: cancelled changes; changes without actual_end.
+-- excludes: cancelled changes; changes without actual_end. When the source records
+--   no change outcome at all (hpsm), only incident-caused failures can count: the
+--   value is kept, and the note and extra.basis ('incidents only') say so.
+-- needs: changes.actual_end
+-- partial: changes.outcome (counts incident-caused failures only); changes.state
+--   (cancelled changes cannot be told apart and are counted); incidents.opened_at (no
+--   incident is attributed: counts failed outcomes only)
 with facts as (
     select * from change_facts(window_days := $window_days, ci_window := $ci_window)
 ),
@@ -15,6 +21,10 @@ implemented as (
     select kpi_group($by, service, team, change_type, risk, source) as grp, *
     from facts
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+recording as (
+    -- Sources that record change outcomes at all.
+    select distinct source from changes where outcome is not null
 ),
 groups as (
     select distinct grp from implemented
@@ -27,7 +37,9 @@ agg as (
            count(c.change_id) filter (where c.failed) as failed,
            count(c.change_id) filter (where c.outcome in ('unsuccessful', 'rolled_back')) as by_outcome,
            count(c.change_id) filter (where c.incidents_caused > 0) as by_incident,
-           count(c.change_id) filter (where c.outcome is null) as unknown_outcome
+           count(c.change_id) filter (where c.outcome is null) as unknown_outcome,
+           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           string_agg(distinct c.source, ', ') as sources
     from groups g
     left join implemented c on c.grp is not distinct from g.grp
     group by g.grp
@@ -38,8 +50,14 @@ final as (
            failed as numerator,
            n as denominator,
            n as count,
-           case when n = 0 then 'no changes implemented in the period' end as note,
-           to_json({failed_by_outcome: by_outcome, failed_by_incident: by_incident, unknown_outcome: unknown_outcome}) as extra
+           case when n = 0 then 'no changes implemented in the period'
+                when from_recording = 0 then 'no outcome data in source ' || sources || ': counts incident-caused failures only' end as note,
+           to_json({
+               failed_by_outcome: by_outcome,
+               failed_by_incident: by_incident,
+               unknown_outcome: unknown_outcome,
+               basis: case when n > 0 and from_recording = 0 then 'incidents only' else 'outcomes and incidents' end
+           }) as extra
     from agg
 )
 select * from final order by group_value nulls first

@@ -6,6 +6,7 @@
 -- definition: Median of actual_end - opened_at, in days, over changes implemented in
 --   the period (50% continuous quantile); extra holds p85 and mean.
 -- excludes: changes without opened_at; negative durations (extra.negative_excluded).
+-- needs: changes.actual_end, changes.opened_at
 with implemented as (
     select kpi_group($by, service, team, change_type, risk, source) as grp,
            change_id,

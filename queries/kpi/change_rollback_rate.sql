@@ -5,12 +5,18 @@
 -- rolling: ratio
 -- definition: Changes implemented in the period with outcome 'rolled_back' / changes
 --   implemented in the period.
--- excludes: cancelled changes. NULL when no change implemented in the period has a
---   known outcome (the source records none), with that reason.
+-- excludes: cancelled changes. NULL when the source records no change outcome at all, with
+--   that reason; those without one count as not rolled back (extra.unknown_outcome).
+-- needs: changes.actual_end, changes.outcome
+-- partial: changes.state (cancelled changes cannot be told apart and are counted)
 with implemented as (
     select kpi_group($by, service, team, change_type, risk, source) as grp, change_id, outcome, source
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+recording as (
+    -- Sources that record change outcomes at all (see release_success_rate).
+    select distinct source from changes where outcome is not null
 ),
 groups as (
     select distinct grp from implemented
@@ -22,6 +28,7 @@ agg as (
            count(c.change_id) as n,
            count(c.change_id) filter (where c.outcome = 'rolled_back') as rolled_back,
            count(c.outcome) as known_outcome,
+           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
            string_agg(distinct c.source, ', ') as sources
     from groups g
     left join implemented c on c.grp is not distinct from g.grp
@@ -29,12 +36,12 @@ agg as (
 ),
 final as (
     select grp as group_value,
-           case when n > 0 and known_outcome > 0 then rolled_back / n::double end as value,
+           case when n > 0 and from_recording > 0 then rolled_back / n::double end as value,
            rolled_back as numerator,
            n as denominator,
            n as count,
            case when n = 0 then 'no changes implemented in the period'
-                when known_outcome = 0 then 'no outcome data in source ' || sources end as note,
+                when from_recording = 0 then 'no outcome data in source ' || sources end as note,
            to_json({unknown_outcome: n - known_outcome}) as extra
     from agg
 )

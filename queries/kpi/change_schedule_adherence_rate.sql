@@ -7,6 +7,7 @@
 --   time (actual_end <= planned_end + tolerance_hours) / changes implemented in the period
 --   that have planned_end. extra.mean_slip_hours is the mean lateness of the late ones.
 -- excludes: changes without planned_end (counted in extra.without_planned_end).
+-- needs: changes.actual_end, changes.planned_end
 with deployed as (
     select kpi_group($by, service, team, change_type, risk, source) as grp,
            change_id, planned_end,

@@ -8,6 +8,8 @@
 --   releases deployed; extra.explicit and extra.ci_window split the links by method.
 -- excludes: incidents opened before the release or after the window. NULL when the
 --   warehouse holds no incident records.
+-- needs: releases.actual_end, incidents.opened_at
+-- partial: incidents.ci (incidents are attributed by explicit links only)
 with facts as (
     select * from release_facts(window_days := $window_days, major_priority := $major_priority, ci_window := $ci_window)
 ),

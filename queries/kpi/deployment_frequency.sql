@@ -8,6 +8,8 @@
 --   extra.per_day feeds the DORA band.
 -- excludes: cancelled releases; releases without actual_end. NULL when the
 --   warehouse holds no release records at all.
+-- needs: releases.actual_end
+-- partial: releases.state (cancelled releases cannot be told apart and are counted)
 with deployed as (
     select kpi_group($by, service, team, release_type, null, source) as grp, release_id
     from releases

@@ -7,6 +7,8 @@
 --   caused by changes implemented in the period (explicit link or CI window); p85 and
 --   mean in extra. The group of an incident is that of its change.
 -- excludes: unresolved incidents; negative durations (extra.negative_excluded).
+-- needs: changes.actual_end, incidents.opened_at, incidents.resolved_at
+-- partial: incidents.ci (incidents are attributed by explicit links only)
 with implemented as (
     select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id
     from changes

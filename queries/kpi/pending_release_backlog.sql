@@ -6,6 +6,9 @@
 --   period end were neither deployed (actual_end NULL or >= to) nor closed or cancelled
 --   (closed_at NULL or >= to). extra.median_age_days is their median age at the period end.
 -- excludes: releases without requested_at. NULL when the warehouse holds no releases.
+-- needs: releases.requested_at
+-- partial: releases.closed_at (closed releases that were never deployed count as
+--   pending)
 with pending as (
     select kpi_group($by, service, team, release_type, null, source) as grp,
            release_id,

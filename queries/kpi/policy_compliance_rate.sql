@@ -8,11 +8,21 @@
 --   (queries/policies/*.sql and the user's own), which relkpi runs first into the temp
 --   table policy_violations(source, change_id, policy, detail); a policy that cannot be
 --   evaluated for a source (its input columns are all NULL there) is left out of it.
--- excludes: cancelled changes. NULL when no policy could be evaluated.
+-- excludes: cancelled changes. NULL when no policy could be evaluated for the group's
+--   sources (policy_evaluated: a policy without the input columns or the settings it
+--   checks against, such as freeze_window with no freeze windows, is not evaluated).
+-- needs: changes.actual_end
+-- partial: changes.approved (the approval policies are not evaluated); changes.outcome
+--   (the no_outcome policy is not evaluated)
 with implemented as (
     select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
+),
+evaluated as (
+    -- The sources at least one policy could be evaluated for (a policy whose
+    -- input columns are all NULL there, or whose settings are empty, is not).
+    select distinct source from policy_evaluated
 ),
 violating as (
     select distinct source, change_id from policy_violations
@@ -25,7 +35,9 @@ groups as (
 agg as (
     select g.grp,
            count(c.change_id) as n,
-           count(v.change_id) as violating
+           count(v.change_id) as violating,
+           count(c.change_id) filter (where c.source in (select source from evaluated)) as from_evaluated,
+           string_agg(distinct c.source, ', ') as sources
     from groups g
     left join implemented c on c.grp is not distinct from g.grp
     left join violating v on v.source = c.source and v.change_id = c.change_id
@@ -33,12 +45,12 @@ agg as (
 ),
 final as (
     select grp as group_value,
-           case when n > 0 and $policies_evaluated > 0 then (n - violating) / n::double end as value,
+           case when n > 0 and from_evaluated > 0 and $policies_evaluated > 0 then (n - violating) / n::double end as value,
            n - violating as numerator,
            n as denominator,
            n as count,
            case when n = 0 then 'no changes implemented in the period'
-                when $policies_evaluated = 0 then 'no policy could be evaluated on this data' end as note,
+                when $policies_evaluated = 0 or from_evaluated = 0 then 'no policy could be evaluated for source ' || sources end as note,
            to_json({violating: violating}) as extra
     from agg
 )

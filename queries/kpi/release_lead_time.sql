@@ -7,6 +7,7 @@
 --   the period (50% continuous quantile); extra holds p85, mean and the counts.
 -- excludes: releases without requested_at; negative durations (counted in
 --   extra.negative_excluded and reported by `relkpi check`).
+-- needs: releases.actual_end, releases.requested_at
 with deployed as (
     select kpi_group($by, service, team, release_type, null, source) as grp,
            release_id,

@@ -6,35 +6,57 @@
 -- dora: rework_rate
 -- definition: Changes implemented in the period that are unplanned fixes
 --   (change_type = 'emergency' or origin = 'incident') / changes implemented in the period.
--- excludes: cancelled changes.
+-- excludes: cancelled changes; changes that cannot be told rework or not (no
+--   change type, or no origin, and not known to be rework: extra.unknown, said in
+--   the note). NULL when the source records no origin at all (its rework rate would
+--   be its emergency rate), with that reason.
+-- needs: changes.actual_end, changes.origin
+-- partial: changes.change_type (changes without a type are left out unless they
+--   came from an incident)
 with implemented as (
-    select kpi_group($by, service, team, change_type, risk, source) as grp, change_id, change_type, origin
+    select kpi_group($by, service, team, change_type, risk, source) as grp, change_id, change_type, origin, source
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
+recording as (
+    -- Sources that record a change's origin at all.
+    select distinct source from changes where origin is not null
+),
+classified as (
+    select *,
+           case when change_type = 'emergency' or origin = 'incident' then true
+                when change_type is not null and origin is not null then false
+           end as rework
+    from implemented
+),
 groups as (
-    select distinct grp from implemented
+    select distinct grp from classified
     union
     select null where $by = 'none'
 ),
 agg as (
     select g.grp,
            count(c.change_id) as n,
-           count(c.change_id) filter (where c.change_type = 'emergency' or c.origin = 'incident') as rework,
+           count(c.change_id) filter (where c.rework) as rework,
+           count(c.change_id) filter (where c.rework is null) as unknown,
            count(c.change_id) filter (where c.change_type = 'emergency') as emergency,
-           count(c.change_id) filter (where c.origin = 'incident') as from_incident
+           count(c.change_id) filter (where c.origin = 'incident') as from_incident,
+           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
+    left join classified c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (
     select grp as group_value,
-           case when n > 0 then rework / n::double end as value,
+           case when from_recording > 0 and n > unknown then rework / (n - unknown)::double end as value,
            rework as numerator,
-           n as denominator,
+           n - unknown as denominator,
            n as count,
-           case when n = 0 then 'no changes implemented in the period' end as note,
-           to_json({emergency: emergency, origin_incident: from_incident}) as extra
+           case when n = 0 then 'no changes implemented in the period'
+                when from_recording = 0 then 'no origin data in source ' || sources
+                when unknown > 0 then unknown || ' of ' || n || ' changes cannot be told rework or not and are left out' end as note,
+           to_json({emergency: emergency, origin_incident: from_incident, unknown: unknown}) as extra
     from agg
 )
 select * from final order by group_value nulls first

@@ -7,6 +7,7 @@
 --   time (actual_end <= planned_end + tolerance_hours) / releases deployed in the period
 --   that have planned_end. extra.mean_slip_hours is the mean lateness of the late ones.
 -- excludes: releases without planned_end (counted in extra.without_planned_end).
+-- needs: releases.actual_end, releases.planned_end
 with deployed as (
     select kpi_group($by, service, team, release_type, null, source) as grp,
            release_id, planned_end,

@@ -6,6 +6,7 @@
 --   extra.csat = share of scores >= 4; count = responses. A response's service and team
 --   are its own service, else those of the release it is about.
 -- excludes: responses without a score. NULL when there are no responses in the period.
+-- needs: satisfaction.score, satisfaction.submitted_at
 with responses as (
     select kpi_group($by, coalesce(s.service, r.service), r.team, r.release_type, null, s.source) as grp,
            s.response_id, s.score

@@ -1,6 +1,7 @@
 -- policy: freeze_window
 -- title: Implemented inside a change freeze
 -- requires: actual_end
+-- needs-setting: freeze_windows
 -- definition: a change implemented (actual_end, not cancelled) inside a freeze window
 --   of the configuration ([from, to), passed as JSON in $freeze_windows, e.g.
 --   '[{"name": "Year end", "from": "2024-12-20 00:00:00", "to": "2025-01-03 00:00:00"}]').

@@ -1,4 +1,4 @@
--- Migration 4: bookkeeping of the derived tables (queries/session/attribution_tables.sql).
+-- Migration 4: bookkeeping of the derived tables (queries/session/attribution_build.sql).
 -- `relkpi import` rebuilds derived_incident_change_attribution,
 -- derived_incident_release_attribution, derived_release_facts and derived_change_facts
 -- for the configured settings and records here what they were built from; KPI runs

@@ -2,7 +2,9 @@
 -- the configured settings, reading materialised tables instead of recomputing:
 -- a report's ~30 KPI runs then attribute incidents once (or never: see below).
 --
--- {t} is where the tables are (attribution_tables.sql, which must run first):
+-- Macro i reads table i of attribution_build.sql, which must exist first (a
+-- macro is bound when it is created): relkpi runs the two files in pairs.
+-- {t} is where the tables are:
 -- `{db}.main.derived_` (built by `relkpi import` and kept in the warehouse) or
 -- `temp.main.cache_` (built by this process when the stored ones are missing,
 -- stale, or made for other settings). A temp macro is found before the warehouse's own one; called

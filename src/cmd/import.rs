@@ -33,11 +33,12 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
             None => anyhow::bail!("--kind {k:?}: use releases, changes, incidents or satisfaction"),
         }
     }
+    if a.dry_run {
+        return dry_run(&a, &opts);
+    }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
     let (summaries, failed) = import_files(&wh, &a.files, &opts, g.quiet, a.format)?;
-    if !summaries.is_empty() {
-        derive(&wh, g.config.as_deref(), &g.db);
-    }
+    let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &summaries)?,
@@ -47,7 +48,47 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
     let rejected = summaries.iter().any(|s| s.rejected > 0);
     Ok(if failed == a.files.len() {
         exit::ERROR
-    } else if failed > 0 || rejected {
+    } else if failed > 0 || rejected || !derived {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
+/// `--dry-run`: each file read and mapped against an empty in-memory
+/// warehouse of the current schema; nothing is written anywhere.
+pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
+    let scratch = Warehouse::scratch()?;
+    let mut summaries = Vec::new();
+    let mut failed = 0;
+    for f in &a.files {
+        match import::prepare(&scratch.conn, f, opts) {
+            Ok(prepared) => {
+                for p in prepared {
+                    let mut s = p.summary;
+                    // Nothing is stored: every record would be new to an empty warehouse.
+                    s.inserted = p.records.len() as u64;
+                    if a.format == Format::Table {
+                        println!("{}", summary_text(&s).replacen(": ", ": (dry run) ", 1));
+                    }
+                    summaries.push(s);
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                crate::ui::error(format!("{e:#}"));
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => output::write_json(&mut out, &summaries)?,
+        Format::Csv => summary_grid(&summaries).write_csv(&mut out)?,
+        Format::Table => {}
+    }
+    Ok(if failed == a.files.len() {
+        exit::ERROR
+    } else if failed > 0 || summaries.iter().any(|s| s.rejected > 0) {
         exit::PARTIAL
     } else {
         exit::OK
@@ -68,42 +109,59 @@ pub fn import_files(
     for f in files {
         progress.message(format!("{}: reading and mapping", f.display()));
         let started = std::time::Instant::now();
+        // A mixed export is one load per record kind, each in its own transaction.
+        let mut loaded = 0;
         let res = import::prepare(&wh.conn, f, opts).and_then(|prepared| {
-            progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&prepared)));
-            import::load::load(&wh.conn, prepared)
-        });
-        progress.step("");
-        crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
-        match res {
-            Ok(s) => {
+            for p in prepared {
+                progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&p)));
+                let s = import::load::load(&wh.conn, p)?;
                 if format == Format::Table && !quiet {
                     progress.println(summary_text(&s));
                 }
                 summaries.push(s);
+                loaded += 1;
             }
-            Err(e) => {
-                failed += 1;
-                crate::ui::error(format!("{e:#}\n  nothing from {} was loaded", f.display()));
-            }
+            Ok(())
+        });
+        progress.step("");
+        crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
+        if let Err(e) = res {
+            failed += 1;
+            let what = if loaded == 0 {
+                format!("nothing from {} was loaded", f.display())
+            } else {
+                format!(
+                    "the record kinds of {} above were loaded; the others were not",
+                    f.display()
+                )
+            };
+            crate::ui::error(format!("{e:#}\n  {what}"));
         }
     }
     Ok((summaries, failed))
 }
 
-/// Rebuild the derived tables after an import. A failure is reported, not
-/// fatal: the files are in, and KPI runs attribute for themselves while the
-/// derived tables are not current.
-pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) {
+/// Rebuild the derived tables after an import; false when that failed (a
+/// broken invariant included). The failure is reported and makes the exit
+/// code 1; its transaction is rolled back, so the files stay in and KPI runs
+/// attribute for themselves while the derived tables are not current.
+pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
     let res = crate::config::Config::load(config, db).and_then(|cfg| crate::kpi::derive(&wh.conn, &cfg));
     match res {
-        Ok(()) => crate::ui::verbose(
-            1,
-            format!("derived tables rebuilt: {:.2} s", started.elapsed().as_secs_f64()),
-        ),
-        Err(e) => crate::ui::error(format!(
-            "the derived tables (attribution) were not rebuilt: {e:#}\n  the import stands; KPI runs will attribute for themselves"
-        )),
+        Ok(()) => {
+            crate::ui::verbose(
+                1,
+                format!("derived tables rebuilt: {:.2} s", started.elapsed().as_secs_f64()),
+            );
+            true
+        }
+        Err(e) => {
+            crate::ui::error(format!(
+                "the derived tables (attribution) were not rebuilt: {e:#}\n  their rebuild was rolled back; the files stand, and KPI runs will attribute for themselves"
+            ));
+            false
+        }
     }
 }
 
@@ -124,12 +182,40 @@ fn summary_text(s: &FileSummary) -> String {
     if s.derived_releases > 0 {
         let _ = write!(out, "\n  releases derived from release changes: {}", s.derived_releases);
     }
+    if !s.detected.is_empty() {
+        let _ = write!(out, "\n  detected: {}", s.detected);
+    }
+    let cov = &s.coverage;
+    if !cov.used.is_empty() {
+        let used: Vec<String> = cov.used.iter().map(|u| format!("{} <- {:?}", u.column, u.header)).collect();
+        let _ = write!(out, "\n  columns used: {}", used.join(", "));
+    }
+    if !cov.ignored.is_empty() {
+        let _ = write!(out, "\n  headers ignored: {}", cov.ignored.join(", "));
+    }
+    if !cov.missing.is_empty() {
+        let _ = write!(out, "\n  canonical columns left empty: {}", cov.missing.join(", "));
+    }
+    for c in &cov.costs {
+        let _ = write!(out, "\n  cost: {c}");
+    }
     for u in &s.unmapped_values {
-        let _ = write!(
-            out,
-            "\n  unrecognised {} value {:?} kept as is ({} rows)",
-            u.column, u.value, u.rows
-        );
+        match &u.mapped_to {
+            Some(v) => {
+                let _ = write!(
+                    out,
+                    "\n  unrecognised {} value {:?} mapped to {v:?} by keyword ({} rows)",
+                    u.column, u.value, u.rows
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "\n  unrecognised {} value {:?} kept as is ({} rows)",
+                    u.column, u.value, u.rows
+                );
+            }
+        }
     }
     for w in &s.warnings {
         let _ = write!(out, "\n  warning: {w}");

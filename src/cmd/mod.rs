@@ -14,6 +14,7 @@ pub mod generate;
 pub mod import;
 pub mod kpi;
 pub mod man;
+pub mod profile;
 pub mod report;
 pub mod review;
 pub mod schedule;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(a) => check::run(g, a),
         Command::Demo(a) => demo::run(g, a),
         Command::Status(a) => status::run(g, a),
+        Command::Profile(a) => profile::run(g, a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

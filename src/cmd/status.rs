@@ -30,12 +30,26 @@ struct Batch {
     finished_at: String,
 }
 
+/// What the latest import of one source and kind provided.
+#[derive(Serialize)]
+struct SourceCoverage {
+    source: String,
+    kind: String,
+    batch_id: i64,
+    detected: String,
+    columns_used: i64,
+    headers_ignored: i64,
+    columns_missing: Vec<String>,
+    costs: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct Status {
     warehouse: String,
     schema_version: i64,
     tables: Vec<TableCount>,
     last_imports: Vec<Batch>,
+    coverage: Vec<SourceCoverage>,
 }
 
 pub fn run(g: &GlobalArgs, a: StatusArgs) -> Result<u8> {
@@ -72,11 +86,33 @@ pub fn run(g: &GlobalArgs, a: StatusArgs) -> Result<u8> {
             })
         })?
         .collect::<duckdb::Result<Vec<_>>>()?;
+    let sql = queries::text("meta/coverage.sql").unwrap_or_default();
+    let mut coverage = wh
+        .conn
+        .prepare(sql)?
+        .query_map([], |r| {
+            let missing: String = r.get(6)?;
+            Ok(SourceCoverage {
+                source: r.get(0)?,
+                kind: r.get(1)?,
+                batch_id: r.get(2)?,
+                detected: r.get(3)?,
+                columns_used: r.get(4)?,
+                headers_ignored: r.get(5)?,
+                columns_missing: missing.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+                costs: Vec::new(),
+            })
+        })?
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    for c in &mut coverage {
+        c.costs = crate::kpi::column_costs(&c.kind, &c.columns_missing)?;
+    }
     let st = Status {
         warehouse: wh.path.display().to_string(),
         schema_version: wh.schema_version()?,
         tables,
         last_imports,
+        coverage,
     };
     let mut out = std::io::stdout().lock();
     if a.format == Format::Json {
@@ -112,5 +148,21 @@ pub fn run(g: &GlobalArgs, a: StatusArgs) -> Result<u8> {
     grid.write_table(&mut out)?;
     writeln!(out, "last imports:")?;
     batches.write_table(&mut out)?;
+    if !st.coverage.is_empty() {
+        writeln!(out, "coverage (the latest import of each source and kind):")?;
+        for c in &st.coverage {
+            writeln!(
+                out,
+                "  {} {} (batch {}): {} canonical columns used, {} headers ignored",
+                c.source, c.kind, c.batch_id, c.columns_used, c.headers_ignored
+            )?;
+            if !c.columns_missing.is_empty() {
+                writeln!(out, "    left empty: {}", c.columns_missing.join(", "))?;
+            }
+            for cost in &c.costs {
+                writeln!(out, "    cost: {cost}")?;
+            }
+        }
+    }
     Ok(0)
 }

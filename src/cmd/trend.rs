@@ -55,18 +55,18 @@ fn roll(how: &str, last3: &[(Option<f64>, Option<i64>, Option<i64>)]) -> Option<
             (v.len() == 3).then(|| v.iter().sum::<f64>() / 3.0)
         }
         _ => {
-            // A month whose value is NULL still counts in the sums (a rate with no
-            // known outcome that month); three NULL values give NULL.
-            if last3.iter().all(|m| m.0.is_none()) {
-                return None;
-            }
+            // A month whose value is NULL (no data for the KPI that month, such as
+            // no known outcome) contributes nothing: its counts are not zeros of
+            // the ratio. Three NULL months give NULL.
             let mut num = 0;
             let mut den = 0;
-            for (_, n, d) in last3 {
+            let mut any = false;
+            for (_, n, d) in last3.iter().filter(|m| m.0.is_some()) {
                 num += (*n)?;
                 den += (*d)?;
+                any = true;
             }
-            (den > 0).then(|| num as f64 / den as f64)
+            (any && den > 0).then(|| num as f64 / den as f64)
         }
     }
 }
@@ -253,4 +253,23 @@ pub fn run_with(g: &GlobalArgs, period: &PeriodArgs, months: u32, ids: &[String]
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::roll;
+
+    /// Ratios roll as the sums of the months that have a value: a NULL month
+    /// (no data that month) adds neither to the numerator nor the denominator.
+    #[test]
+    fn null_months_add_nothing_to_a_rolling_ratio() {
+        // 2/10 and 3/10 with a NULL month of 0/5 between: 5/20, not 5/25.
+        let m = [(Some(0.2), Some(2), Some(10)), (None, Some(0), Some(5)), (Some(0.3), Some(3), Some(10))];
+        assert_eq!(roll("ratio", &m), Some(0.25));
+        let none = [(None, Some(0), Some(5)), (None, Some(0), Some(3)), (None, Some(0), Some(0))];
+        assert_eq!(roll("ratio", &none), None);
+        // Counts roll as the mean of three months, all needed.
+        assert_eq!(roll("months", &[(Some(3.0), None, None), (Some(6.0), None, None), (Some(9.0), None, None)]), Some(6.0));
+        assert_eq!(roll("months", &[(Some(3.0), None, None), (None, None, None), (Some(9.0), None, None)]), None);
+    }
 }

@@ -5,6 +5,7 @@
 
 mod feed;
 pub mod load;
+pub mod propose;
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
 
@@ -21,7 +22,7 @@ use crate::queries;
 use dates::DateOrder;
 use profile::{HeaderIndex, KindMap, Profile};
 use read::{FileFormat, TableReader};
-use relkpi_parse::values::{parse_bool, parse_int};
+use relkpi_parse::values::{keyword_value, parse_bool, parse_int};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -58,14 +59,117 @@ pub struct FileSummary {
     pub derived_releases: u64,
     pub unmapped_values: Vec<UnmappedValue>,
     pub warnings: Vec<String>,
+    /// Why this source and kind were chosen.
+    pub detected: String,
+    /// What the file's headers feed, what they do not, and what that costs.
+    pub coverage: Coverage,
 }
 
+/// A file's headers against the canonical table: the columns used (canonical
+/// column and the header feeding it), the headers ignored, the canonical
+/// columns left empty, and the KPIs and policies that costs (`kpi::column_costs`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Coverage {
+    pub used: Vec<ColumnUse>,
+    pub ignored: Vec<String>,
+    pub missing: Vec<String>,
+    pub costs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnUse {
+    pub column: String,
+    pub header: String,
+}
+
+/// What `kind`'s mapping takes from a file with these headers (`resolved`:
+/// canonical column -> header positions; `rules`: the canonical columns rules
+/// set, with the header each reads).
+fn coverage(
+    kind: &KindMap,
+    columns: &[Column],
+    headers: &[String],
+    idx: &HeaderIndex,
+    resolved: &BTreeMap<String, Vec<usize>>,
+    rule_columns: &[(String, usize)],
+) -> Result<Coverage> {
+    let mut used: Vec<ColumnUse> = Vec::new();
+    let mut taken = std::collections::BTreeSet::new();
+    let mut take = |column: &str, pos: usize, used: &mut Vec<ColumnUse>| {
+        taken.insert(pos);
+        if !used.iter().any(|u| u.column == column) {
+            used.push(ColumnUse {
+                column: column.to_owned(),
+                header: headers[pos].trim().to_owned(),
+            });
+        }
+    };
+    for c in columns {
+        if let Some(pos) = resolved.get(&c.name) {
+            for p in pos {
+                take(&c.name, *p, &mut used);
+            }
+        }
+    }
+    for (col, pos) in rule_columns {
+        take(col, *pos, &mut used);
+    }
+    let ci = kind.columns.get("ci").and_then(|c| c.names().iter().find_map(|h| idx.get(h)));
+    if let Some(pos) = ci
+        && !columns.iter().any(|c| c.name == "ci")
+    {
+        take("ci", pos, &mut used);
+    }
+    // Headers that steer the mapping without feeding a column are not ignored.
+    for h in kind
+        .version_by
+        .iter()
+        .chain(kind.filter.iter().map(|f| &f.header))
+        .chain(kind.also_release.iter().map(|r| &r.when))
+    {
+        for p in idx.all(h) {
+            taken.insert(*p);
+        }
+    }
+    let ignored = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| !h.trim().is_empty() && !taken.contains(i))
+        .map(|(_, h)| h.trim().to_owned())
+        .collect();
+    let mut missing: Vec<String> = columns
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|c| c != "source" && !used.iter().any(|u| &u.column == c))
+        .collect();
+    if kind.table == "changes" && ci.is_none() {
+        missing.push("ci".to_owned());
+    }
+    let mut costs = crate::kpi::column_costs(&kind.table, &missing)?;
+    if kind.table == "changes" && ci.is_none() && !used.iter().any(|u| u.column == "service") {
+        costs.push("incident attribution by CI window: no CI or service on these changes, explicit links only".to_owned());
+    }
+    Ok(Coverage {
+        used,
+        ignored,
+        missing,
+        costs,
+    })
+}
+
+/// A value the mapping did not recognise: kept as is (lower-cased), or, in
+/// an enumerated column, mapped by the keyword rule to `mapped_to`.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnmappedValue {
     pub column: String,
     pub value: String,
     pub rows: u64,
+    pub mapped_to: Option<String>,
 }
+
+/// A value noticed while mapping one row: (canonical column, value, what the
+/// keyword rule mapped it to).
+type Hit = (String, String, Option<&'static str>);
 
 /// A canonical column of the warehouse and its DuckDB type.
 #[derive(Debug, Clone)]
@@ -128,9 +232,13 @@ fn canonical_profile(conn: &Connection, source_name: &str) -> Result<Profile> {
         kinds.push(KindMap {
             table: table.to_owned(),
             detect: vec![vec![key.to_owned()]],
+            // Changes also take `ci`: the CIs they affect (change_cis), one a
+            // row or several in one cell separated by `;`.
             columns: cols
                 .iter()
-                .map(|c| (c.name.clone(), profile::OneOrMany::One(c.name.clone())))
+                .map(|c| c.name.as_str())
+                .chain((table == "changes").then_some("ci"))
+                .map(|c| (c.to_owned(), profile::OneOrMany::One(c.to_owned())))
                 .collect(),
             key_prefix: None,
             filter: None,
@@ -167,36 +275,54 @@ pub fn known_sources() -> Vec<String> {
     v
 }
 
-/// Pick profile and kind for a file's headers.
+/// Pick profile and kind for a file's headers: the kind whose mapping
+/// resolves the most canonical columns (see `KindMap::fit`), and a sentence
+/// saying why, for the summary.
 fn choose<'p>(
     profiles: &'p [Profile],
     headers: &[String],
     first_row: Option<&[String]>,
     opts: &ImportOptions,
     path: &Path,
-) -> Result<(&'p Profile, &'p KindMap)> {
+) -> Result<(&'p Profile, &'p KindMap, String)> {
     let idx = HeaderIndex::new(headers);
-    let mut best: Option<(usize, &Profile, &KindMap)> = None;
+    let mut fits: Vec<(profile::Fit, &Profile, &KindMap)> = Vec::new();
     for p in profiles {
         for k in &p.kinds {
             if opts.kind.as_deref().is_some_and(|want| want != k.table) {
                 continue;
             }
-            if let Some(score) = k.score(&idx, first_row)
-                && best.is_none_or(|b| score > b.0)
-            {
-                best = Some((score, p, k));
+            if let Some(fit) = k.fit(&idx, first_row) {
+                fits.push((fit, p, k));
             }
         }
     }
-    if let Some((_, p, k)) = best {
-        return Ok((p, k));
+    // Stable: of equal fits, the first profile (built-ins by name) wins.
+    fits.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+    if let Some((fit, p, k)) = fits.first() {
+        let mut why = format!("{} canonical columns resolved", fit.resolved);
+        if fit.detect_set {
+            why.push_str(", its typical headers present");
+        }
+        if fit.prefix {
+            why.push_str(&format!(
+                ", keys start with {}",
+                k.key_prefix.as_deref().unwrap_or_default()
+            ));
+        }
+        if let Some((next, np, nk)) = fits.get(1) {
+            why.push_str(&format!(
+                "; next best {} {} ({} resolved)",
+                np.name, nk.table, next.resolved
+            ));
+        }
+        return Ok((p, k, why));
     }
     // Forced source and kind: map anyway; missing columns are reported next.
     if let (Some(kind), true) = (&opts.kind, profiles.len() == 1)
         && let Some(k) = profiles[0].kinds.iter().find(|k| &k.table == kind)
     {
-        return Ok((&profiles[0], k));
+        return Ok((&profiles[0], k, "forced by --source and --kind".to_owned()));
     }
     let shown: Vec<&str> = headers
         .iter()
@@ -277,7 +403,8 @@ struct Mapper<'a> {
     /// canonical column index -> the columns that feed it
     sources: Vec<Option<Vec<usize>>>,
     filter: Option<(usize, Vec<String>)>,
-    ci_header: Option<usize>,
+    /// The columns of the `ci` header (several when it repeats).
+    ci_headers: Vec<usize>,
     source_header: Option<usize>,
     version_headers: Vec<usize>,
     rules: Vec<(usize, usize, Option<usize>, &'a profile::Rule)>,
@@ -286,6 +413,8 @@ struct Mapper<'a> {
     order: DateOrder,
     format: FileFormat,
     source_name: String,
+    /// The canonical table the records go to.
+    table: String,
     key: usize,
     headers: Vec<String>,
     /// Per canonical column, resolved once: the profile's vocabulary, its
@@ -305,7 +434,7 @@ impl Mapper<'_> {
         t.is_empty() || self.nulls.iter().any(|n| n == t)
     }
 
-    fn map_row(&self, row: &read::RawRow, unmapped: &mut Vec<(String, String)>) -> std::result::Result<Record, Reject> {
+    fn map_row(&self, row: &read::RawRow, unmapped: &mut Vec<Hit>) -> std::result::Result<Record, Reject> {
         let reject = |field: Option<&str>, value: Option<&str>, reason: String| Reject {
             line: row.line,
             field: field.map(str::to_owned),
@@ -355,7 +484,7 @@ impl Mapper<'_> {
                     .placeholders
                     .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
             {
-                unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim())));
+                unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim()), None));
                 values.push(Cell::Null);
                 continue;
             }
@@ -386,9 +515,15 @@ impl Mapper<'_> {
                             text.into()
                         };
                         if mapped.is_none() && !allowed.contains(&*lower) {
-                            unmapped.push((col.name.clone(), lower.to_string()));
+                            let fallback = keyword_value(&self.table, &col.name, &lower);
+                            unmapped.push((col.name.clone(), lower.to_string(), fallback));
+                            match fallback {
+                                Some(v) => Cell::Text(v.into()),
+                                None => Cell::Text(lower),
+                            }
+                        } else {
+                            Cell::Text(lower)
                         }
-                        Cell::Text(lower)
                     } else {
                         Cell::Text(text.into())
                     }
@@ -413,7 +548,14 @@ impl Mapper<'_> {
                         }
                     }
                 }
-                ColType::Int => match parse_int(text) {
+                ColType::Int => match parse_int(text).or_else(|| {
+                    // Priorities as words no vocabulary knows (`P2 - High`).
+                    let word = (col.name == "priority")
+                        .then(|| keyword_value(&self.table, &col.name, text))
+                        .flatten()?;
+                    unmapped.push((col.name.clone(), text.to_lowercase(), Some(word)));
+                    parse_int(word)
+                }) {
                     Some(n) if matches!(col.name.as_str(), "priority" | "score") && !(1..=5).contains(&n) => {
                         return Err(reject(
                             Some(header),
@@ -454,12 +596,16 @@ impl Mapper<'_> {
                 format!("{h}: the record has no key (empty {h})"),
             ));
         }
-        let cis = self
-            .ci_header
-            .map(get)
-            .filter(|v| !self.is_null(v))
-            .map(|v| vec![v.trim().to_owned()])
-            .unwrap_or_default();
+        // Every column of the CI header (Jira repeats one per value), each
+        // cell possibly a list separated by `;` or line breaks.
+        let mut cis: Vec<String> = Vec::new();
+        for v in self.ci_headers.iter().map(|h| get(*h)).filter(|v| !self.is_null(v)) {
+            for ci in v.split([';', '\n']).map(str::trim).filter(|c| !c.is_empty() && !self.is_null(c)) {
+                if !cis.iter().any(|x| x == ci) {
+                    cis.push(ci.to_owned());
+                }
+            }
+        }
         let version = self
             .version_headers
             .iter()
@@ -493,8 +639,8 @@ struct Mapped {
     records: Vec<Record>,
     rejects: Vec<Reject>,
     skipped: u64,
-    /// (column, value) not in the vocabulary -> rows holding it.
-    unmapped: HashMap<(String, String), u64>,
+    /// (column, value, keyword mapping) not in the vocabulary -> rows holding it.
+    unmapped: HashMap<Hit, u64>,
     /// Rows read (blank rows aside).
     rows_read: u64,
 }
@@ -502,7 +648,7 @@ struct Mapped {
 /// One row, independent of every other: loaded, rejected or skipped, and the
 /// unrecognised values it holds. `named`: the header's fields up to the last
 /// named one (a row with fewer was cut short).
-fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<(String, String)>) {
+fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<Hit>) {
     let mut hits = Vec::new();
     if let Some((field, reason)) = &row.problem {
         let reject = Reject {
@@ -522,6 +668,23 @@ fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<(
             reason: format!(
                 "the row has {} fields but the header names {named}: truncated or misaligned row",
                 row.fields.len()
+            ),
+            raw: raw_line(&row.fields),
+        };
+        return (Outcome::Reject(reject), hits);
+    }
+    // Cells beyond the header that hold data: a field with an unquoted
+    // delimiter shifted every value after it. Trailing empty cells (Excel, a
+    // trailing delimiter) are harmless.
+    if let Some(last) = (named..row.fields.len()).rev().find(|i| !row.fields[*i].trim().is_empty()) {
+        let extra = last + 1 - named;
+        let reject = Reject {
+            line: row.line,
+            field: None,
+            value: Some(row.fields[last].to_owned()),
+            reason: format!(
+                "{extra} field{} more than the header (which names {named}): a value holds an unquoted delimiter, or the row is misaligned",
+                if extra == 1 { "" } else { "s" }
             ),
             raw: raw_line(&row.fields),
         };
@@ -559,7 +722,7 @@ fn map_rows(
     };
     let mut map = |chunk: Vec<read::RawRow>| {
         out.rows_read += chunk.len() as u64;
-        let mapped: Vec<(Outcome, Vec<(String, String)>)> =
+        let mapped: Vec<(Outcome, Vec<Hit>)> =
             chunk.into_par_iter().map(|row| classify(mapper, named, row)).collect();
         for (outcome, hits) in mapped {
             for h in hits {
@@ -616,8 +779,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Read and map one file (no warehouse writes).
-pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Prepared> {
+/// Read and map one file (no warehouse writes): one `Prepared` per record
+/// kind it holds (one, but for mixed exports).
+pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Vec<Prepared>> {
     let clock = crate::ui::Phases::start(path.display());
     let bytes = read::read_bytes(path)?;
     let sha256 = sha256_hex(&bytes);
@@ -647,14 +811,72 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         }
     };
     let first_row: Option<Vec<String>> = raw.peek()?.map(|r| r.fields.iter().map(str::to_owned).collect());
-    let (profile, kind) = choose(&profiles, &raw.headers, first_row.as_deref(), opts, path)?;
+    let (profile, kind, detected) = choose(&profiles, &raw.headers, first_row.as_deref(), opts, path)?;
+    let idx = HeaderIndex::new(&raw.headers);
+    // A mixed export (Jira changes and incidents; Remedy incidents and
+    // requests): the profile's other kinds told apart by the same header.
+    let siblings: Vec<&KindMap> = match (&kind.filter, &opts.kind) {
+        (Some(f), None) if idx.has(&f.header) => profile
+            .kinds
+            .iter()
+            .filter(|k| !std::ptr::eq(*k, kind))
+            .filter(|k| {
+                k.filter.as_ref().is_some_and(|g| {
+                    profile::normalize_header(&g.header) == profile::normalize_header(&f.header)
+                })
+            })
+            .filter(|k| k.fit(&idx, None).is_some())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut out = vec![prepare_kind(
+        conn, path, opts, profile, kind, detected, raw, &sha256, format, &clock,
+    )?];
+    for k in siblings {
+        let raw = read::open_table(path, read::read_bytes(path)?, format)?;
+        let why = format!(
+            "the rows of this mixed export whose {:?} is one of {}",
+            k.filter.as_ref().map(|f| f.header.as_str()).unwrap_or_default(),
+            k.filter.as_ref().map(|f| f.values.join(", ")).unwrap_or_default()
+        );
+        out.push(prepare_kind(conn, path, opts, profile, k, why, raw, &sha256, format, &clock)?);
+    }
+    // A kind none of whose rows the file holds is left out (unless it is the only one).
+    if out.len() > 1 {
+        let first = out.remove(0);
+        out.retain(|p| !p.records.is_empty() || !p.rejects.is_empty());
+        if !first.records.is_empty() || !first.rejects.is_empty() || out.is_empty() {
+            out.insert(0, first);
+        }
+    }
+    Ok(out)
+}
+
+/// Map one file for one kind of a profile (no warehouse writes).
+#[allow(clippy::too_many_arguments)]
+fn prepare_kind(
+    conn: &Connection,
+    path: &Path,
+    opts: &ImportOptions,
+    profile: &Profile,
+    kind: &KindMap,
+    detected: String,
+    mut raw: TableReader,
+    sha256: &str,
+    format: FileFormat,
+    clock: &crate::ui::Phases,
+) -> Result<Prepared> {
     let idx = HeaderIndex::new(&raw.headers);
     let columns = table_columns(conn, &kind.table)?;
     let resolved = kind.resolve(&idx);
     let key_name = key_column(&kind.table);
 
     if kind.strict {
-        let known: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let known: Vec<&str> = columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain((kind.table == "changes").then_some("ci"))
+            .collect();
         let unknown: Vec<&String> = raw
             .headers
             .iter()
@@ -708,6 +930,16 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     for (t, _, _, _) in &rules {
         present[*t] = true;
     }
+    let rule_columns: Vec<(String, usize)> = rules
+        .iter()
+        .flat_map(|(t, when, from, _)| {
+            [Some(*when), *from]
+                .into_iter()
+                .flatten()
+                .map(|pos| (columns[*t].name.clone(), pos))
+        })
+        .collect();
+    let coverage = coverage(kind, &columns, &raw.headers, &idx, &resolved, &rule_columns)?;
     let source_pos = columns
         .iter()
         .position(|c| c.name == "source")
@@ -794,23 +1026,19 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         .collect();
     let mut mapper = Mapper {
         sources,
-        filter: match &kind.filter {
-            Some(f) => Some((
-                idx.get(&f.header).with_context(|| {
-                    format!(
-                        "{}: line 1: missing column {:?} that tells the record kinds apart",
-                        path.display(),
-                        f.header
-                    )
-                })?,
-                f.values.iter().map(|v| v.to_lowercase()).collect(),
-            )),
-            None => None,
-        },
-        ci_header: kind
+        // A kind's filter applies when the file has its column; without it,
+        // every row is of this kind.
+        filter: kind.filter.as_ref().and_then(|f| {
+            Some((
+                idx.get(&f.header)?,
+                f.values.iter().map(|v| v.trim().to_lowercase()).collect(),
+            ))
+        }),
+        ci_headers: kind
             .columns
             .get("ci")
-            .and_then(|c| c.names().iter().find_map(|h| idx.get(h))),
+            .and_then(|c| c.names().iter().map(|h| idx.all(h)).find(|v| !v.is_empty()).map(<[usize]>::to_vec))
+            .unwrap_or_default(),
         source_header: idx.get("source").filter(|_| profile.name == "canonical"),
         version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),
         rules,
@@ -819,6 +1047,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         order,
         format: raw.format,
         source_name: profile.source_name().to_owned(),
+        table: kind.table.clone(),
         key: columns
             .iter()
             .position(|c| c.name == key_name)
@@ -868,7 +1097,12 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
 
     let mut unmapped_values: Vec<UnmappedValue> = unmapped
         .into_iter()
-        .map(|((column, value), rows)| UnmappedValue { column, value, rows })
+        .map(|((column, value, mapped_to), rows)| UnmappedValue {
+            column,
+            value,
+            rows,
+            mapped_to: mapped_to.map(str::to_owned),
+        })
         .collect();
     unmapped_values.sort_by(|a, b| (&a.column, &a.value).cmp(&(&b.column, &b.value)));
 
@@ -888,6 +1122,8 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         unchanged: duplicates,
         unmapped_values,
         warnings,
+        detected,
+        coverage,
         ..Default::default()
     };
     debug_assert_eq!(mapped_rows, records.len() as u64 + folded + duplicates);
@@ -899,7 +1135,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
         records,
         rejects,
         release_type: kind.also_release.as_ref().map(|r| r.release_type.clone()),
-        sha256,
+        sha256: sha256.to_owned(),
     })
 }
 
@@ -947,8 +1183,19 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
                 folded += 1;
             }
             Some(kept) => {
-                if kept.values == r.values && kept.cis == r.cis {
-                    dups += 1;
+                if kept.values == r.values {
+                    if r.cis.iter().all(|c| kept.cis.contains(c)) {
+                        dups += 1;
+                        continue;
+                    }
+                    // The same record again with other CIs (one row per CI):
+                    // one record affecting all of them.
+                    for ci in r.cis {
+                        if !kept.cis.contains(&ci) {
+                            kept.cis.push(ci);
+                        }
+                    }
+                    folded += 1;
                     continue;
                 }
                 folded += 1;

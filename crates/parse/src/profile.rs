@@ -164,7 +164,32 @@ impl Profile {
     }
 }
 
-/// Headers of a file, looked up case-insensitively.
+/// A header as relkpi compares it: case, spacing and punctuation folded
+/// (`Short description`, `short_description` and `SHORT-DESCRIPTION` are one
+/// name), BMC Remedy's decorations dropped (`Status*`, `Change ID*+`: `*`
+/// marks a required field, `+` a system one) and Jira's `Custom field (X)`
+/// read as `X`.
+pub fn normalize_header(h: &str) -> String {
+    let t = h.trim().trim_start_matches('\u{feff}').trim();
+    let lower = t.to_lowercase();
+    let inner = lower
+        .strip_prefix("custom field (")
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(&lower);
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
+/// Headers of a file, looked up by their normalised form (`normalize_header`).
 pub struct HeaderIndex {
     map: HashMap<String, Vec<usize>>,
 }
@@ -173,55 +198,85 @@ impl HeaderIndex {
     pub fn new(headers: &[String]) -> HeaderIndex {
         let mut map: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
-            if !h.is_empty() {
-                map.entry(h.trim().to_lowercase()).or_default().push(i);
+            let n = normalize_header(h);
+            if !n.is_empty() {
+                map.entry(n).or_default().push(i);
             }
         }
         HeaderIndex { map }
     }
     /// The first column of that name.
     pub fn get(&self, name: &str) -> Option<usize> {
-        self.map.get(&name.trim().to_lowercase()).map(|v| v[0])
+        self.map.get(&normalize_header(name)).map(|v| v[0])
     }
-    /// Every column of that name (Jira repeats `Fix Version/s`, `Component/s`).
+    /// Every column of that name (Jira repeats `Fix Version/s`, `Component/s`
+    /// once per value).
     pub fn all(&self, name: &str) -> &[usize] {
         self.map
-            .get(&name.trim().to_lowercase())
+            .get(&normalize_header(name))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+    /// The normalised names of the file's headers.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+}
+
+/// How well a file fits one kind of a profile (see `KindMap::fit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fit {
+    /// Canonical columns the file's headers resolve (the key included).
+    pub resolved: usize,
+    /// A `detect` header set of the kind is complete.
+    pub detect_set: bool,
+    /// The first record's key starts with the kind's `key_prefix`.
+    pub prefix: bool,
+    /// A strict mapping (canonical CSV) and the file has headers it does not know.
+    pub unknown_headers: bool,
+}
+
+impl Fit {
+    /// The ordering used to pick the best kind: more canonical columns
+    /// resolved wins; then a complete detect set; then the key prefix.
+    pub fn rank(&self) -> (bool, usize, bool, bool) {
+        (!self.unknown_headers, self.resolved, self.detect_set, self.prefix)
+    }
 }
 
 impl KindMap {
-    /// How well the headers fit this kind: None when no detect set is complete
-    /// (and the first key does not carry the kind's prefix).
-    pub fn score(&self, idx: &HeaderIndex, first_row: Option<&[String]>) -> Option<usize> {
-        let by_headers = self
-            .detect
-            .iter()
-            .filter(|set| set.iter().all(|h| idx.has(h)))
-            .map(|set| set.len() * 1000)
-            .max();
-        let by_prefix = || -> Option<usize> {
-            let prefix = self.key_prefix.as_deref()?;
-            let key = self.table_key_header(idx)?;
-            let v = first_row?.get(key)?;
-            v.trim().starts_with(prefix).then_some(500)
-        };
-        let mut best = by_headers.or_else(by_prefix)?;
-        // A strict mapping (canonical CSV) fits badly when the file has columns it does not know.
-        if self.strict && idx.map.keys().any(|h| !self.columns.contains_key(h)) {
-            best = 1;
-        }
-        let mapped = self
+    /// How well the headers fit this kind: None unless the key resolves and
+    /// there is some evidence beyond it (a complete detect set, the key
+    /// prefix on the first record, or three canonical columns besides the key).
+    pub fn fit(&self, idx: &HeaderIndex, first_row: Option<&[String]>) -> Option<Fit> {
+        let key = self.table_key_header(idx)?;
+        let detect_set = self.detect.iter().any(|set| set.iter().all(|h| idx.has(h)));
+        let prefix = self.key_prefix.as_deref().is_some_and(|p| {
+            first_row
+                .and_then(|r| r.get(key))
+                .is_some_and(|v| v.trim().to_lowercase().starts_with(&p.to_lowercase()))
+        });
+        let resolved = self
             .columns
             .values()
             .filter(|c| c.names().iter().any(|h| idx.has(h)))
             .count();
-        Some(best + mapped)
+        let known: std::collections::HashSet<String> = self
+            .columns
+            .values()
+            .flat_map(|c| c.names())
+            .map(|h| normalize_header(&h))
+            .collect();
+        let unknown_headers = self.strict && idx.names().any(|h| !known.contains(h));
+        (detect_set || prefix || resolved >= 4).then_some(Fit {
+            resolved,
+            detect_set,
+            prefix,
+            unknown_headers,
+        })
     }
 
     fn table_key_header(&self, idx: &HeaderIndex) -> Option<usize> {
@@ -337,5 +392,65 @@ columns = { change_id = "Change ID" }
         let err = Profile::from_toml("name = \"x\"\n\n[[kind]]\ntable = 3\n", "p.toml").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("p.toml: line 4"), "{msg}");
+    }
+
+    #[test]
+    fn headers_compare_without_case_spacing_punctuation_or_decorations() {
+        for (a, b) in [
+            ("Change ID*+", "change id"),
+            ("Status*", "status"),
+            ("Assigned Group*+", "assigned group"),
+            ("short_description", "short description"),
+            ("Short  Description", "short description"),
+            ("Custom field (Change type)", "change type"),
+            ("Fix Version/s", "fix version s"),
+            ("\u{feff}Number", "number"),
+            ("CI Name (aff)", "ci name aff"),
+        ] {
+            assert_eq!(normalize_header(a), b, "{a:?}");
+        }
+        let idx = HeaderIndex::new(&["Fix versions".into(), "Fix versions".into(), "Status*".into()]);
+        assert_eq!(idx.all("fix_versions"), &[0, 1]);
+        assert_eq!(idx.get("STATUS"), Some(2));
+    }
+
+    /// The kind that resolves the most canonical columns fits best; a key
+    /// alone is not evidence enough.
+    #[test]
+    fn fit_ranks_by_columns_resolved() {
+        let p = Profile::from_toml(
+            r#"
+name = "x"
+[[kind]]
+table = "changes"
+key_prefix = "CHG"
+[kind.columns]
+change_id = "Number"
+state = "State"
+outcome = "Close code"
+actual_end = "Work end"
+[[kind]]
+table = "incidents"
+key_prefix = "INC"
+[kind.columns]
+incident_id = "Number"
+state = "State"
+priority = "Priority"
+"#,
+            "test",
+        )
+        .unwrap();
+        let headers: Vec<String> = ["Number", "State", "Close Code", "Work End"].iter().map(|s| s.to_string()).collect();
+        let idx = HeaderIndex::new(&headers);
+        let row: Vec<String> = ["INC1", "x", "y", "z"].iter().map(|s| s.to_string()).collect();
+        let c = p.kinds[0].fit(&idx, Some(&row)).unwrap();
+        assert_eq!((c.resolved, c.prefix), (4, false));
+        // Two columns resolved and the prefix: still a candidate, ranked lower.
+        let i = p.kinds[1].fit(&idx, Some(&row)).unwrap();
+        assert_eq!((i.resolved, i.prefix), (2, true));
+        assert!(c.rank() > i.rank());
+        // The key alone, without a prefix or detect set: no fit.
+        let only_key = HeaderIndex::new(&["Number".to_string()]);
+        assert!(p.kinds[0].fit(&only_key, None).is_none());
     }
 }

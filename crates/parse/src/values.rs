@@ -1,4 +1,5 @@
-//! Scalar values of export fields: yes/no flags and leading integers.
+//! Scalar values of export fields: yes/no flags, leading integers, and the
+//! keyword rule for enumerated values no vocabulary knows.
 
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
@@ -26,6 +27,149 @@ pub fn parse_int(s: &str) -> Option<i64> {
     }
 }
 
+/// The keyword rule (README, "Values no vocabulary knows"): for a value of an
+/// enumerated column that neither the profile's vocabulary nor the canonical
+/// vocabulary knows, the canonical value of the first rule whose keyword the
+/// value contains (lower-cased, `_`/`-` read as spaces). The rules are in
+/// order: more specific phrases first ("with issues" before "success",
+/// "unsuccessful" before "success", "awaiting implementation" before
+/// "implement"). Every value mapped so is reported per file.
+pub fn keyword_value(table: &str, column: &str, raw: &str) -> Option<&'static str> {
+    let v: String = raw
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+        .collect();
+    let rules: &[(&[&str], &'static str)] = match (table, column) {
+        ("changes", "outcome") | ("releases", "outcome") => {
+            let failed = if table == "releases" { "failed" } else { "unsuccessful" };
+            return OUTCOME
+                .iter()
+                .find(|(keys, _)| keys.iter().any(|k| v.contains(k)))
+                .map(|(_, val)| if *val == "unsuccessful" { failed } else { val });
+        }
+        ("changes", "state") => CHANGE_STATE,
+        ("incidents", "state") => INCIDENT_STATE,
+        ("releases", "state") => RELEASE_STATE,
+        ("changes", "change_type") => CHANGE_TYPE,
+        ("releases", "release_type") => RELEASE_TYPE,
+        ("changes", "risk") => RISK,
+        ("incidents", "priority") => PRIORITY,
+        _ => return None,
+    };
+    rules
+        .iter()
+        .find(|(keys, _)| keys.iter().any(|k| v.contains(k)))
+        .map(|(_, val)| *val)
+}
+
+const CANCELLED: &[&str] = &[
+    "cancel",
+    "reject",
+    "declin",
+    "withdrawn",
+    "will not be performed",
+    "not performed",
+    "no longer required",
+    "won't do",
+    "wont do",
+    "abandon",
+];
+
+const OUTCOME: &[(&[&str], &str)] = &[
+    (CANCELLED, "cancelled"),
+    (
+        &["rolled back", "roll back", "rollback", "backed out", "back out", "backout", "revert"],
+        "rolled_back",
+    ),
+    (
+        &[
+            "with issues",
+            "partial",
+            "unexpected impact",
+            "with errors",
+            "with problems",
+            "with incident",
+        ],
+        "successful_with_issues",
+    ),
+    (
+        &["unsuccessful", "not successful", "fail", "incomplete", "not implemented"],
+        "unsuccessful",
+    ),
+    (
+        &["success", "complete", "implemented", "done", "fixed", "resolved"],
+        "successful",
+    ),
+];
+
+const CHANGE_STATE: &[(&[&str], &str)] = &[
+    (CANCELLED, "cancelled"),
+    (&["closed", "complete", "done", "resolved", "finished"], "closed"),
+    (&["review", "verif", "validat"], "review"),
+    (&["awaiting implementation", "scheduled", "pending implementation", "ready"], "scheduled"),
+    (
+        &["implement", "progress", "working", "deploy", "assigned", "execut"],
+        "implement",
+    ),
+    (&["approv", "authori", "cab"], "authorize"),
+    (&["assess", "plan", "analys", "evaluat", "scop"], "assess"),
+    (&["new", "open", "draft", "submitted", "request", "registered", "logged"], "new"),
+];
+
+const INCIDENT_STATE: &[(&[&str], &str)] = &[
+    (CANCELLED, "cancelled"),
+    (&["closed", "complete", "done", "finished"], "closed"),
+    (&["resolved", "fixed", "solved", "restored"], "resolved"),
+    (&["hold", "pending", "waiting", "awaiting", "suspend", "deferred"], "on_hold"),
+    (
+        &["progress", "working", "assigned", "investigat", "diagnos", "active", "acknowledg", "escalat"],
+        "in_progress",
+    ),
+    (&["new", "open", "logged", "submitted", "queued", "registered"], "new"),
+];
+
+const RELEASE_STATE: &[(&[&str], &str)] = &[
+    (CANCELLED, "cancelled"),
+    (&["closed", "complete", "done", "finished", "archived"], "closed"),
+    (&["deployed", "released", "live", "in production"], "deployed"),
+    (&["progress", "build", "test", "deploying", "working", "implement"], "in_progress"),
+    (
+        &["plan", "draft", "new", "open", "approv", "schedul", "scop", "registered", "pending"],
+        "planned",
+    ),
+];
+
+const CHANGE_TYPE: &[(&[&str], &str)] = &[
+    (&["emergency", "urgent", "expedite", "ecab"], "emergency"),
+    (&["standard", "pre approved", "preapproved", "routine", "catalog"], "standard"),
+    (&["normal", "comprehensive", "major", "minor", "significant"], "normal"),
+];
+
+const RELEASE_TYPE: &[(&[&str], &str)] = &[
+    (&["emergency", "hotfix", "hot fix", "urgent"], "emergency"),
+    (&["major"], "major"),
+    (&["minor"], "minor"),
+    (&["patch", "fix", "maintenance"], "patch"),
+];
+
+/// Priorities as words (`P1`, `Critical`, `Highest`): the canonical 1..5.
+const PRIORITY: &[(&[&str], &str)] = &[
+    (&["p1", "critical", "highest", "urgent", "blocker", "very high"], "1"),
+    (&["p2", "high", "major"], "2"),
+    (&["p3", "medium", "moderate", "normal"], "3"),
+    (&["p5", "lowest", "planning", "trivial"], "5"),
+    (&["p4", "low", "minor"], "4"),
+];
+
+const RISK: &[(&[&str], &str)] = &[
+    (&["very high", "critical", "extreme"], "very_high"),
+    (&["high"], "high"),
+    (&["medium", "moderate"], "moderate"),
+    (&["low", "minor", "none"], "low"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +189,32 @@ mod tests {
         assert_eq!(parse_bool(" Yes "), Some(true));
         assert_eq!(parse_bool("N"), Some(false));
         assert_eq!(parse_bool("maybe"), None);
+    }
+
+    #[test]
+    fn keyword_rule() {
+        for (t, c, raw, want) in [
+            ("changes", "outcome", "Implemented - with issues", Some("successful_with_issues")),
+            ("changes", "outcome", "Unsuccessful", Some("unsuccessful")),
+            ("changes", "outcome", "Failed - rolled back", Some("rolled_back")),
+            ("changes", "outcome", "Change will not be performed", Some("cancelled")),
+            ("changes", "outcome", "Successful", Some("successful")),
+            ("releases", "outcome", "Deployment failed", Some("failed")),
+            ("changes", "state", "Awaiting Implementation", Some("scheduled")),
+            ("changes", "state", "Work In Progress", Some("implement")),
+            ("changes", "state", "Pending approval", Some("authorize")),
+            ("incidents", "state", "Working On Case", Some("in_progress")),
+            ("incidents", "state", "Waiting for customer", Some("on_hold")),
+            ("changes", "change_type", "Pre-approved", Some("standard")),
+            ("changes", "change_type", "Comprehensive", Some("normal")),
+            ("changes", "risk", "Very High", Some("very_high")),
+            ("changes", "state", "xyz", None),
+            ("incidents", "priority", "P2 - High", Some("2")),
+            ("incidents", "priority", "Lowest", Some("5")),
+            ("incidents", "priority", "Highest", Some("1")),
+            ("incidents", "title", "closed", None),
+        ] {
+            assert_eq!(keyword_value(t, c, raw), want, "{t}.{c} {raw:?}");
+        }
     }
 }

@@ -1,0 +1,54 @@
+-- Invariants of the attribution tables just built (attribution_build.sql),
+-- checked by `relkpi import` in the transaction that fills them: each row is
+-- a broken invariant (zero rows = pass) and the rebuild is rolled back. They
+-- compare the tables with the warehouse's base tables and macros, so a fill
+-- that lost rows (as the DuckDB defect in attribution_build.sql once made it
+-- do: 710,127 links, and 0 incidents caused on every change) cannot be stored.
+-- Every count reads a column (count(col), sum), not the table's row count.
+-- Placeholders as in attribution_build.sql.
+
+with counts as (
+    select
+        (select count(change_id) from changes) as changes,
+        (select count(change_id) from {t}change_facts) as change_facts,
+        (select count(release_id) from releases) as releases,
+        (select count(release_id) from {t}release_facts) as release_facts,
+        (select count(change_id)
+         from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window})) as change_links_macro,
+        (select count(change_id) from {t}incident_change_attribution) as change_links,
+        (select coalesce(sum(incidents_caused), 0) from {t}change_facts) as incidents_caused,
+        (select count(*) from changes c
+         where coalesce(c.outcome in ('unsuccessful', 'rolled_back'), false)
+            or exists (select 1 from {t}incident_change_attribution a
+                       where a.source = c.source and a.change_id = c.change_id)) as changes_failed_expected,
+        (select count(*) filter (where failed) from {t}change_facts) as changes_failed,
+        (select count(release_id)
+         from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window})) as release_links_macro,
+        (select count(release_id) from {t}incident_release_attribution) as release_links,
+        (select count(*)
+         from {t}incident_release_attribution l
+         join incidents i on i.source = l.source and i.incident_id = l.incident_id
+         join releases r on r.source = l.source and r.release_id = l.release_id
+         where i.opened_at >= r.actual_end
+           and i.opened_at < r.actual_end + to_days(cast({window_days} as integer))) as defects_expected,
+        (select coalesce(sum(defects), 0) from {t}release_facts) as defects
+),
+checks as (
+    select 'one change fact per change' as invariant, changes as expected, change_facts as found from counts
+    union all
+    select 'one release fact per release', releases, release_facts from counts
+    union all
+    select 'incident-change links as the macro gives them', change_links_macro, change_links from counts
+    union all
+    select 'incidents caused, summed over the change facts, equal the links', change_links, incidents_caused from counts
+    union all
+    select 'failed change facts as outcomes and links give them', changes_failed_expected, changes_failed from counts
+    union all
+    select 'incident-release links as the macro gives them', release_links_macro, release_links from counts
+    union all
+    select 'defects, summed over the release facts, equal the links within the window', defects_expected, defects from counts
+),
+final as (
+    select * from checks where expected is distinct from found
+)
+select * from final;
