@@ -94,6 +94,9 @@ def new_change(svc, kind, planned_start, release=None, fail=False, rollback=Fals
         "work_end": fmt(work_end),
         "closed_at": fmt(closed),
         "sys_updated_on": fmt(closed or work_end),
+        # A customised instance's origin field (no random draw: the rest of
+        # the story is unchanged): emergency fixes follow incidents.
+        "u_origin": "Incident" if kind == "emergency" else "Planned",
     }
     if c["cab_required"] == "true" and R.random() < 0.1:
         c["approval_set"] = ""

@@ -100,7 +100,10 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
             p.split(';')
                 .filter_map(|item| {
                     let (col, what) = item.trim().split_once(' ')?;
-                    Some((col.to_owned(), what.trim().trim_start_matches('(').trim_end_matches(')').to_owned()))
+                    Some((
+                        col.to_owned(),
+                        what.trim().trim_start_matches('(').trim_end_matches(')').to_owned(),
+                    ))
                 })
                 .collect()
         })
@@ -554,19 +557,35 @@ mod tests {
         assert_eq!(cfr.needs, vec!["changes.actual_end"]);
         assert_eq!(
             cfr.partial[0],
-            ("changes.outcome".to_owned(), "counts incident-caused failures only".to_owned())
+            (
+                "changes.outcome".to_owned(),
+                "counts incident-caused failures only".to_owned()
+            )
         );
         // Every named column is a canonical one.
         for d in &defs {
             for c in d.needs.iter().chain(d.partial.iter().map(|p| &p.0)) {
                 let (t, _) = c.split_once('.').unwrap_or_else(|| panic!("{}: {c}", d.id));
-                assert!(["changes", "releases", "incidents", "satisfaction"].contains(&t), "{}: {c}", d.id);
+                assert!(
+                    ["changes", "releases", "incidents", "satisfaction"].contains(&t),
+                    "{}: {c}",
+                    d.id
+                );
             }
         }
         let costs = column_costs("changes", &["outcome".to_owned()]).unwrap();
-        assert!(costs.contains(&"change failure rate: no changes.outcome: counts incident-caused failures only".to_owned()), "{costs:?}");
-        assert!(costs.contains(&"change rollback rate: NULL (no changes.outcome)".to_owned()), "{costs:?}");
-        assert!(costs.contains(&"policy no_outcome: not evaluated (no changes.outcome)".to_owned()), "{costs:?}");
+        assert!(
+            costs.contains(&"change failure rate: no changes.outcome: counts incident-caused failures only".to_owned()),
+            "{costs:?}"
+        );
+        assert!(
+            costs.contains(&"change rollback rate: NULL (no changes.outcome)".to_owned()),
+            "{costs:?}"
+        );
+        assert!(
+            costs.contains(&"policy no_outcome: not evaluated (no changes.outcome)".to_owned()),
+            "{costs:?}"
+        );
     }
 
     #[test]
@@ -745,7 +764,9 @@ fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Resu
         .iter()
         .map(|b| format!("\n  {}: expected {}, found {}", b.invariant, b.expected, b.found))
         .collect::<String>();
-    anyhow::bail!("the derived tables do not agree with the warehouse's macros (a defect in relkpi or DuckDB; please report it):{list}")
+    anyhow::bail!(
+        "the derived tables do not agree with the warehouse's macros (a defect in relkpi or DuckDB; please report it):{list}"
+    )
 }
 
 /// Rebuild the warehouse's derived tables (the attribution and the facts, for
@@ -801,7 +822,10 @@ pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
     let db = quoted_db(conn)?;
     let derived = cfg.attribution.materialize && derived_current(conn, cfg)?;
     if !cfg.attribution.materialize {
-        crate::ui::verbose(1, "attribution.materialize = false: every query attributes through the macros");
+        crate::ui::verbose(
+            1,
+            "attribution.materialize = false: every query attributes through the macros",
+        );
     } else if derived {
         let t = format!("{db}.main.{DERIVED_PREFIX}");
         conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
@@ -988,8 +1012,8 @@ mod derived_tests {
     #[test]
     fn derived_checks_catch_lost_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let wh = crate::warehouse::Warehouse::open(&dir.path().join("w.duckdb"), crate::warehouse::Mode::ReadWrite)
-            .unwrap();
+        let wh =
+            crate::warehouse::Warehouse::open(&dir.path().join("w.duckdb"), crate::warehouse::Mode::ReadWrite).unwrap();
         let conn = &wh.conn;
         conn.execute_batch(
             "insert into changes (source, change_id, service, actual_end) values
@@ -1004,7 +1028,9 @@ mod derived_tests {
         let cfg = Config::default();
         derive(conn, &cfg).unwrap();
         let caused: i64 = conn
-            .query_row("select sum(incidents_caused) from derived_change_facts", [], |r| r.get(0))
+            .query_row("select sum(incidents_caused) from derived_change_facts", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(caused, 2, "I1 -> C1, I2 -> C2 by CI window; I3 on another CI");
         let db = quoted_db(conn).unwrap();

@@ -298,7 +298,9 @@ mod tests {
             }
             conn.execute_batch("commit").unwrap();
             let n = conn.query_row("select count(*) from t", [], |r| r.get(0)).unwrap();
-            let sum = conn.query_row("select sum(i)::bigint from t", [], |r| r.get(0)).unwrap();
+            let sum = conn
+                .query_row("select sum(i)::bigint from t", [], |r| r.get(0))
+                .unwrap();
             let scanned = conn
                 .query_row("select count(*) from (select * from t limit 1000000)", [], |r| r.get(0))
                 .unwrap();

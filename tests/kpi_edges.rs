@@ -8,10 +8,7 @@ use common::Workdir;
 use serde_json::Value;
 
 fn import(w: &Workdir, files: &[(&str, &str)]) {
-    let paths: Vec<String> = files
-        .iter()
-        .map(|(n, t)| w.write(n, t).display().to_string())
-        .collect();
+    let paths: Vec<String> = files.iter().map(|(n, t)| w.write(n, t).display().to_string()).collect();
     let mut args = vec!["import"];
     args.extend(paths.iter().map(String::as_str));
     w.run(&args).ok();
@@ -197,7 +194,11 @@ fn cancelled_records_are_never_window_candidates() {
     );
     let v = kpis(&w, &[]);
     let cfr = get(&v, "change_failure_rate", None);
-    assert_eq!((cfr["numerator"].clone(), cfr["denominator"].clone()), (1.into(), 1.into()), "{cfr}");
+    assert_eq!(
+        (cfr["numerator"].clone(), cfr["denominator"].clone()),
+        (1.into(), 1.into()),
+        "{cfr}"
+    );
     assert_eq!(get(&v, "release_success_rate", None)["value"], 0.0);
 }
 
@@ -225,11 +226,18 @@ fn change_failure_rate_without_outcomes_says_its_basis() {
     let v = kpis(&w, &[]);
     let k = get(&v, "change_failure_rate", None);
     assert_eq!(k["value"], 0.5, "{k}");
-    assert_eq!(k["note"], "no outcome data in source h: counts incident-caused failures only");
+    assert_eq!(
+        k["note"],
+        "no outcome data in source h: counts incident-caused failures only"
+    );
     assert_eq!(k["extra"]["basis"], "incidents only");
     // The table (as CSV here) says it too.
     let t = w.run(&["kpi", "--period", "2024-03", "--format", "csv"]).ok();
-    assert!(t.stdout.contains("counts incident-caused failures only"), "{}", t.stdout);
+    assert!(
+        t.stdout.contains("counts incident-caused failures only"),
+        "{}",
+        t.stdout
+    );
 }
 
 /// 7. A row with data beyond the header (an unquoted delimiter shifted its

@@ -216,6 +216,7 @@ fn write_all(
         "work_end",
         "closed_at",
         "sys_updated_on",
+        "u_origin",
     ])?;
     releases.write_record([
         "Number",
@@ -435,6 +436,8 @@ fn write_all(
             } else {
                 t(work_end + Duration::days(2))
             },
+            // A customised instance's origin field: emergency fixes follow incidents.
+            if kind == "emergency" { "incident" } else { "planned" },
         ])?;
         if !future {
             // Incidents caused by the change: more after a failed one; some name it

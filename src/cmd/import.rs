@@ -187,7 +187,11 @@ fn summary_text(s: &FileSummary) -> String {
     }
     let cov = &s.coverage;
     if !cov.used.is_empty() {
-        let used: Vec<String> = cov.used.iter().map(|u| format!("{} <- {:?}", u.column, u.header)).collect();
+        let used: Vec<String> = cov
+            .used
+            .iter()
+            .map(|u| format!("{} <- {:?}", u.column, u.header))
+            .collect();
         let _ = write!(out, "\n  columns used: {}", used.join(", "));
     }
     if !cov.ignored.is_empty() {

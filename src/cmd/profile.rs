@@ -39,7 +39,10 @@ fn init(_g: &GlobalArgs, a: ProfileInitArgs) -> Result<u8> {
     match &a.out {
         Some(out) => {
             if out.exists() && !a.force {
-                bail!("{} exists: choose another --out, or --force to replace it", out.display());
+                bail!(
+                    "{} exists: choose another --out, or --force to replace it",
+                    out.display()
+                );
             }
             std::fs::write(out, &text).with_context(|| format!("cannot write {}", out.display()))?;
             crate::ui::info(format!(
@@ -87,13 +90,22 @@ fn render(file: &std::path::Path, p: &Proposal) -> String {
         .next()
         .unwrap_or("custom")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut out = String::new();
     let _ = writeln!(out, "# Mapping profile written by `relkpi profile init {stem}`.");
     match &p.based_on {
         Some(b) => {
-            let _ = writeln!(out, "# Started from the built-in mapping {b}, which fits this file best.");
+            let _ = writeln!(
+                out,
+                "# Started from the built-in mapping {b}, which fits this file best."
+            );
         }
         None => {
             let _ = writeln!(
@@ -128,7 +140,10 @@ fn render(file: &std::path::Path, p: &Proposal) -> String {
         let _ = writeln!(out, "{col} = {}", q(header));
     }
     if !p.candidates.is_empty() {
-        let _ = writeln!(out, "# Headers not mapped (a canonical column is suggested where a built-in\n# profile maps a header of that name to one):");
+        let _ = writeln!(
+            out,
+            "# Headers not mapped (a canonical column is suggested where a built-in\n# profile maps a header of that name to one):"
+        );
         for (header, col) in &p.candidates {
             match col {
                 Some(c) => {
@@ -142,7 +157,11 @@ fn render(file: &std::path::Path, p: &Proposal) -> String {
     }
     for (col, list) in &p.values {
         let _ = writeln!(out, "\n[kind.values.{col}]");
-        let _ = writeln!(out, "# every value of {} in the file, with its rows", q(p.columns.get(col).map(String::as_str).unwrap_or(col)));
+        let _ = writeln!(
+            out,
+            "# every value of {} in the file, with its rows",
+            q(p.columns.get(col).map(String::as_str).unwrap_or(col))
+        );
         for v in list {
             match &v.mapped {
                 Some((val, from)) => {

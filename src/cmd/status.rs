@@ -99,7 +99,11 @@ pub fn run(g: &GlobalArgs, a: StatusArgs) -> Result<u8> {
                 detected: r.get(3)?,
                 columns_used: r.get(4)?,
                 headers_ignored: r.get(5)?,
-                columns_missing: missing.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+                columns_missing: missing
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 costs: Vec::new(),
             })
         })?

@@ -264,12 +264,36 @@ mod tests {
     #[test]
     fn null_months_add_nothing_to_a_rolling_ratio() {
         // 2/10 and 3/10 with a NULL month of 0/5 between: 5/20, not 5/25.
-        let m = [(Some(0.2), Some(2), Some(10)), (None, Some(0), Some(5)), (Some(0.3), Some(3), Some(10))];
+        let m = [
+            (Some(0.2), Some(2), Some(10)),
+            (None, Some(0), Some(5)),
+            (Some(0.3), Some(3), Some(10)),
+        ];
         assert_eq!(roll("ratio", &m), Some(0.25));
-        let none = [(None, Some(0), Some(5)), (None, Some(0), Some(3)), (None, Some(0), Some(0))];
+        let none = [
+            (None, Some(0), Some(5)),
+            (None, Some(0), Some(3)),
+            (None, Some(0), Some(0)),
+        ];
         assert_eq!(roll("ratio", &none), None);
         // Counts roll as the mean of three months, all needed.
-        assert_eq!(roll("months", &[(Some(3.0), None, None), (Some(6.0), None, None), (Some(9.0), None, None)]), Some(6.0));
-        assert_eq!(roll("months", &[(Some(3.0), None, None), (None, None, None), (Some(9.0), None, None)]), None);
+        assert_eq!(
+            roll(
+                "months",
+                &[
+                    (Some(3.0), None, None),
+                    (Some(6.0), None, None),
+                    (Some(9.0), None, None)
+                ]
+            ),
+            Some(6.0)
+        );
+        assert_eq!(
+            roll(
+                "months",
+                &[(Some(3.0), None, None), (None, None, None), (Some(9.0), None, None)]
+            ),
+            None
+        );
     }
 }

@@ -114,7 +114,10 @@ fn coverage(
     for (col, pos) in rule_columns {
         take(col, *pos, &mut used);
     }
-    let ci = kind.columns.get("ci").and_then(|c| c.names().iter().find_map(|h| idx.get(h)));
+    let ci = kind
+        .columns
+        .get("ci")
+        .and_then(|c| c.names().iter().find_map(|h| idx.get(h)));
     if let Some(pos) = ci
         && !columns.iter().any(|c| c.name == "ci")
     {
@@ -147,7 +150,9 @@ fn coverage(
     }
     let mut costs = crate::kpi::column_costs(&kind.table, &missing)?;
     if kind.table == "changes" && ci.is_none() && !used.iter().any(|u| u.column == "service") {
-        costs.push("incident attribution by CI window: no CI or service on these changes, explicit links only".to_owned());
+        costs.push(
+            "incident attribution by CI window: no CI or service on these changes, explicit links only".to_owned(),
+        );
     }
     Ok(Coverage {
         used,
@@ -600,7 +605,11 @@ impl Mapper<'_> {
         // cell possibly a list separated by `;` or line breaks.
         let mut cis: Vec<String> = Vec::new();
         for v in self.ci_headers.iter().map(|h| get(*h)).filter(|v| !self.is_null(v)) {
-            for ci in v.split([';', '\n']).map(str::trim).filter(|c| !c.is_empty() && !self.is_null(c)) {
+            for ci in v
+                .split([';', '\n'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && !self.is_null(c))
+            {
                 if !cis.iter().any(|x| x == ci) {
                     cis.push(ci.to_owned());
                 }
@@ -676,7 +685,10 @@ fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<H
     // Cells beyond the header that hold data: a field with an unquoted
     // delimiter shifted every value after it. Trailing empty cells (Excel, a
     // trailing delimiter) are harmless.
-    if let Some(last) = (named..row.fields.len()).rev().find(|i| !row.fields[*i].trim().is_empty()) {
+    if let Some(last) = (named..row.fields.len())
+        .rev()
+        .find(|i| !row.fields[*i].trim().is_empty())
+    {
         let extra = last + 1 - named;
         let reject = Reject {
             line: row.line,
@@ -722,8 +734,7 @@ fn map_rows(
     };
     let mut map = |chunk: Vec<read::RawRow>| {
         out.rows_read += chunk.len() as u64;
-        let mapped: Vec<(Outcome, Vec<Hit>)> =
-            chunk.into_par_iter().map(|row| classify(mapper, named, row)).collect();
+        let mapped: Vec<(Outcome, Vec<Hit>)> = chunk.into_par_iter().map(|row| classify(mapper, named, row)).collect();
         for (outcome, hits) in mapped {
             for h in hits {
                 *out.unmapped.entry(h).or_default() += 1;
@@ -821,9 +832,9 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<V
             .iter()
             .filter(|k| !std::ptr::eq(*k, kind))
             .filter(|k| {
-                k.filter.as_ref().is_some_and(|g| {
-                    profile::normalize_header(&g.header) == profile::normalize_header(&f.header)
-                })
+                k.filter
+                    .as_ref()
+                    .is_some_and(|g| profile::normalize_header(&g.header) == profile::normalize_header(&f.header))
             })
             .filter(|k| k.fit(&idx, None).is_some())
             .collect(),
@@ -839,7 +850,9 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<V
             k.filter.as_ref().map(|f| f.header.as_str()).unwrap_or_default(),
             k.filter.as_ref().map(|f| f.values.join(", ")).unwrap_or_default()
         );
-        out.push(prepare_kind(conn, path, opts, profile, k, why, raw, &sha256, format, &clock)?);
+        out.push(prepare_kind(
+            conn, path, opts, profile, k, why, raw, &sha256, format, &clock,
+        )?);
     }
     // A kind none of whose rows the file holds is left out (unless it is the only one).
     if out.len() > 1 {
@@ -1037,7 +1050,13 @@ fn prepare_kind(
         ci_headers: kind
             .columns
             .get("ci")
-            .and_then(|c| c.names().iter().map(|h| idx.all(h)).find(|v| !v.is_empty()).map(<[usize]>::to_vec))
+            .and_then(|c| {
+                c.names()
+                    .iter()
+                    .map(|h| idx.all(h))
+                    .find(|v| !v.is_empty())
+                    .map(<[usize]>::to_vec)
+            })
             .unwrap_or_default(),
         source_header: idx.get("source").filter(|_| profile.name == "canonical"),
         version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),

@@ -124,7 +124,9 @@ pub fn propose(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
     let canonical = vocabularies(conn)?;
     let enumerated: Vec<(String, usize)> = table_columns(conn, &table)?
         .into_iter()
-        .filter(|c| canonical.contains_key(&(table.clone(), c.name.clone())) || (c.name == "priority" && c.ty == ColType::Int))
+        .filter(|c| {
+            canonical.contains_key(&(table.clone(), c.name.clone())) || (c.name == "priority" && c.ty == ColType::Int)
+        })
         .filter_map(|c| Some((c.name.clone(), idx.get(columns.get(&c.name)?)?)))
         .collect();
     let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -163,7 +165,10 @@ pub fn propose(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<P
                             .is_some_and(|a| a.contains(&lower))
                             .then(|| (lower.clone(), "canonical"))
                     })
-                    .or_else(|| (col == "priority" && relkpi_parse::values::parse_int(&raw).is_some()).then(|| (raw.clone(), "canonical")))
+                    .or_else(|| {
+                        (col == "priority" && relkpi_parse::values::parse_int(&raw).is_some())
+                            .then(|| (raw.clone(), "canonical"))
+                    })
                     .or_else(|| keyword_value(&table, &col, &raw).map(|v| (v.to_owned(), "keyword")));
                 ValueProposal { raw, rows, mapped }
             })

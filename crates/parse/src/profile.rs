@@ -212,10 +212,7 @@ impl HeaderIndex {
     /// Every column of that name (Jira repeats `Fix Version/s`, `Component/s`
     /// once per value).
     pub fn all(&self, name: &str) -> &[usize] {
-        self.map
-            .get(&normalize_header(name))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.map.get(&normalize_header(name)).map(Vec::as_slice).unwrap_or(&[])
     }
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -440,7 +437,10 @@ priority = "Priority"
             "test",
         )
         .unwrap();
-        let headers: Vec<String> = ["Number", "State", "Close Code", "Work End"].iter().map(|s| s.to_string()).collect();
+        let headers: Vec<String> = ["Number", "State", "Close Code", "Work End"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let idx = HeaderIndex::new(&headers);
         let row: Vec<String> = ["INC1", "x", "y", "z"].iter().map(|s| s.to_string()).collect();
         let c = p.kinds[0].fit(&idx, Some(&row)).unwrap();

@@ -80,7 +80,15 @@ const CANCELLED: &[&str] = &[
 const OUTCOME: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
     (
-        &["rolled back", "roll back", "rollback", "backed out", "back out", "backout", "revert"],
+        &[
+            "rolled back",
+            "roll back",
+            "rollback",
+            "backed out",
+            "back out",
+            "backout",
+            "revert",
+        ],
         "rolled_back",
     ),
     (
@@ -95,7 +103,13 @@ const OUTCOME: &[(&[&str], &str)] = &[
         "successful_with_issues",
     ),
     (
-        &["unsuccessful", "not successful", "fail", "incomplete", "not implemented"],
+        &[
+            "unsuccessful",
+            "not successful",
+            "fail",
+            "incomplete",
+            "not implemented",
+        ],
         "unsuccessful",
     ),
     (
@@ -108,23 +122,46 @@ const CHANGE_STATE: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
     (&["closed", "complete", "done", "resolved", "finished"], "closed"),
     (&["review", "verif", "validat"], "review"),
-    (&["awaiting implementation", "scheduled", "pending implementation", "ready"], "scheduled"),
+    (
+        &[
+            "awaiting implementation",
+            "scheduled",
+            "pending implementation",
+            "ready",
+        ],
+        "scheduled",
+    ),
     (
         &["implement", "progress", "working", "deploy", "assigned", "execut"],
         "implement",
     ),
     (&["approv", "authori", "cab"], "authorize"),
     (&["assess", "plan", "analys", "evaluat", "scop"], "assess"),
-    (&["new", "open", "draft", "submitted", "request", "registered", "logged"], "new"),
+    (
+        &["new", "open", "draft", "submitted", "request", "registered", "logged"],
+        "new",
+    ),
 ];
 
 const INCIDENT_STATE: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
     (&["closed", "complete", "done", "finished"], "closed"),
     (&["resolved", "fixed", "solved", "restored"], "resolved"),
-    (&["hold", "pending", "waiting", "awaiting", "suspend", "deferred"], "on_hold"),
     (
-        &["progress", "working", "assigned", "investigat", "diagnos", "active", "acknowledg", "escalat"],
+        &["hold", "pending", "waiting", "awaiting", "suspend", "deferred"],
+        "on_hold",
+    ),
+    (
+        &[
+            "progress",
+            "working",
+            "assigned",
+            "investigat",
+            "diagnos",
+            "active",
+            "acknowledg",
+            "escalat",
+        ],
         "in_progress",
     ),
     (&["new", "open", "logged", "submitted", "queued", "registered"], "new"),
@@ -134,16 +171,32 @@ const RELEASE_STATE: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
     (&["closed", "complete", "done", "finished", "archived"], "closed"),
     (&["deployed", "released", "live", "in production"], "deployed"),
-    (&["progress", "build", "test", "deploying", "working", "implement"], "in_progress"),
     (
-        &["plan", "draft", "new", "open", "approv", "schedul", "scop", "registered", "pending"],
+        &["progress", "build", "test", "deploying", "working", "implement"],
+        "in_progress",
+    ),
+    (
+        &[
+            "plan",
+            "draft",
+            "new",
+            "open",
+            "approv",
+            "schedul",
+            "scop",
+            "registered",
+            "pending",
+        ],
         "planned",
     ),
 ];
 
 const CHANGE_TYPE: &[(&[&str], &str)] = &[
     (&["emergency", "urgent", "expedite", "ecab"], "emergency"),
-    (&["standard", "pre approved", "preapproved", "routine", "catalog"], "standard"),
+    (
+        &["standard", "pre approved", "preapproved", "routine", "catalog"],
+        "standard",
+    ),
     (&["normal", "comprehensive", "major", "minor", "significant"], "normal"),
 ];
 
@@ -194,7 +247,12 @@ mod tests {
     #[test]
     fn keyword_rule() {
         for (t, c, raw, want) in [
-            ("changes", "outcome", "Implemented - with issues", Some("successful_with_issues")),
+            (
+                "changes",
+                "outcome",
+                "Implemented - with issues",
+                Some("successful_with_issues"),
+            ),
             ("changes", "outcome", "Unsuccessful", Some("unsuccessful")),
             ("changes", "outcome", "Failed - rolled back", Some("rolled_back")),
             ("changes", "outcome", "Change will not be performed", Some("cancelled")),
