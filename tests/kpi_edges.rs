@@ -37,7 +37,7 @@ fn get(v: &Value, id: &str, group: Option<(&str, &str)>) -> Value {
         .clone()
 }
 
-/// 1. A group whose releases happen to lack an outcome is computed like any
+/// Point 1: A group whose releases happen to lack an outcome is computed like any
 /// other when its source records outcomes. R1 (team A, successful) and R2
 /// (team B, no outcome) deploy in March; a priority-1 incident linked to R2
 /// opens a day later, so R2 failed. Success rate: 1/2 overall; A 1/1 = 1.0;
@@ -81,7 +81,7 @@ fn a_group_without_outcomes_is_computed_when_the_source_records_them() {
     assert_eq!(get(&by, "change_rollback_rate", Some(("team", "A")))["value"], 1.0);
 }
 
-/// 2. A policy with nothing to check against is not evaluated. Source p
+/// Point 2: A policy with nothing to check against is not evaluated. Source p
 /// records only keys and ends: every column-based policy lacks its input, and
 /// with no freeze windows configured freeze_window cannot fire either, so no
 /// policy is evaluated and compliance is NULL (it was 1.0 from
@@ -119,7 +119,7 @@ fn a_policy_that_cannot_fire_is_not_evaluated() {
     assert_eq!(k["value"], 0.5, "{k}");
 }
 
-/// 3. Unknown is not "no". Source u records no origin; source v some.
+/// Point 3: Unknown is not "no". Source u records no origin; source v some.
 /// Emergency rate for u: E1 emergency, E2 normal, E3 no type: 1 / 2 known =
 /// 0.5, with 1 unknown said. Rework for u: NULL (u never records an origin).
 /// Rework for v: V1 normal+planned (no), V2 normal+no origin (unknown), V3
@@ -156,7 +156,7 @@ fn unknown_type_or_origin_is_not_no() {
     assert_eq!(r["extra"]["unknown"], 1);
 }
 
-/// 4. Cancelled records never take incidents by the CI window. K1 ends March 1
+/// Point 4: Cancelled records never take incidents by the CI window. K1 ends March 1
 /// 10:00 on CI db; K2, cancelled, "ends" March 2 10:00 on db; J1 opens on db
 /// March 3: it is K1's (it was K2's). Change failure rate for March: K1 is the
 /// only change implemented (K2 is cancelled), failed by J1: 1/1. Releases: RA
@@ -202,7 +202,7 @@ fn cancelled_records_are_never_window_candidates() {
     assert_eq!(get(&v, "release_success_rate", None)["value"], 0.0);
 }
 
-/// 6. A source that records no change outcome (like hpsm): the change failure
+/// Point 6: A source that records no change outcome (like hpsm): the change failure
 /// rate counts incident-caused failures only, and says so. H1 and H2 end in
 /// March on CIs x and y; an incident opens on x a day after H1: 1/2 = 0.5.
 #[test]
@@ -240,7 +240,7 @@ fn change_failure_rate_without_outcomes_says_its_basis() {
     );
 }
 
-/// 7. A row with data beyond the header (an unquoted delimiter shifted its
+/// Point 7: A row with data beyond the header (an unquoted delimiter shifted its
 /// values) is rejected with its line and raw text; trailing empty cells are
 /// harmless.
 #[test]

@@ -170,7 +170,9 @@ fn servicenow_label_export_with_completion_code_and_work_end() {
     );
     let ck = w.run(&["check", "--format", "json"]);
     assert!(
-        ck.stdout.contains("\"missing_columns\"") && ck.stdout.contains("changes without") && ck.stdout.contains("opened_at"),
+        ck.stdout.contains("\"missing_columns\"")
+            && ck.stdout.contains("changes without")
+            && ck.stdout.contains("opened_at"),
         "{}",
         ck.stdout
     );

@@ -288,7 +288,10 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0), "{at}: {x} != {y}");
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                "{at}: {x} != {y}"
+            );
         }
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}: lengths");
@@ -366,9 +369,8 @@ fn derived_tables_equal_the_macros_past_one_row_group() {
             a.extend_from_slice(&["--config", "macros.toml"]);
         }
         let r = w.run(&a).ok();
-        assert_eq!(
-            r.stderr.contains("attributing in this process"),
-            false,
+        assert!(
+            !r.stderr.contains("attributing in this process"),
             "the derived tables were not used: {}",
             r.stderr
         );

@@ -303,7 +303,7 @@ fn choose<'p>(
         }
     }
     // Stable: of equal fits, the first profile (built-ins by name) wins.
-    fits.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+    fits.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
     if let Some((fit, p, k)) = fits.first() {
         let mut why = format!("{} canonical columns resolved", fit.resolved);
         if fit.detect_set {
