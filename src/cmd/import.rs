@@ -39,16 +39,23 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
     let (summaries, failed) = import_files(&wh, &a.files, &opts, g.quiet, a.format)?;
     let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);
+    finish(&a, &summaries, failed, !derived)
+}
+
+/// Print the summaries in the requested format (the table was printed file by
+/// file) and give the exit code: 2 when every file failed, 1 when some failed,
+/// rows were rejected or `other_failure`, else 0.
+fn finish(a: &ImportArgs, summaries: &[FileSummary], failed: usize, other_failure: bool) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &summaries)?,
-        Format::Csv => summary_grid(&summaries).write_csv(&mut out)?,
+        Format::Csv => summary_grid(summaries).write_csv(&mut out)?,
         Format::Table => {}
     }
     let rejected = summaries.iter().any(|s| s.rejected > 0);
     Ok(if failed == a.files.len() {
         exit::ERROR
-    } else if failed > 0 || rejected || !derived {
+    } else if failed > 0 || rejected || other_failure {
         exit::PARTIAL
     } else {
         exit::OK
@@ -80,19 +87,7 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
-    match a.format {
-        Format::Json => output::write_json(&mut out, &summaries)?,
-        Format::Csv => summary_grid(&summaries).write_csv(&mut out)?,
-        Format::Table => {}
-    }
-    Ok(if failed == a.files.len() {
-        exit::ERROR
-    } else if failed > 0 || summaries.iter().any(|s| s.rejected > 0) {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    })
+    finish(a, &summaries, failed, false)
 }
 
 /// Import files one by one; returns the summaries and how many files failed.

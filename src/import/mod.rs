@@ -114,14 +114,10 @@ fn coverage(
     for (col, pos) in rule_columns {
         take(col, *pos, &mut used);
     }
-    let ci = kind
-        .columns
-        .get("ci")
-        .and_then(|c| c.names().iter().find_map(|h| idx.get(h)));
-    if let Some(pos) = ci
-        && !columns.iter().any(|c| c.name == "ci")
-    {
-        take("ci", pos, &mut used);
+    // `ci` of changes feeds change_cis, not a column of the table.
+    let ci = resolved.get("ci").filter(|_| !columns.iter().any(|c| c.name == "ci"));
+    for p in ci.into_iter().flatten() {
+        take("ci", *p, &mut used);
     }
     // Headers that steer the mapping without feeding a column are not ignored.
     for h in kind
@@ -605,15 +601,13 @@ impl Mapper<'_> {
         // cell possibly a list separated by `;` or line breaks.
         let mut cis: Vec<String> = Vec::new();
         for v in self.ci_headers.iter().map(|h| get(*h)).filter(|v| !self.is_null(v)) {
-            for ci in v
-                .split([';', '\n'])
-                .map(str::trim)
-                .filter(|c| !c.is_empty() && !self.is_null(c))
-            {
-                if !cis.iter().any(|x| x == ci) {
-                    cis.push(ci.to_owned());
-                }
-            }
+            add_cis(
+                &mut cis,
+                v.split([';', '\n'])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty() && !self.is_null(c))
+                    .map(str::to_owned),
+            );
         }
         let version = self
             .version_headers
@@ -1047,17 +1041,7 @@ fn prepare_kind(
                 f.values.iter().map(|v| v.trim().to_lowercase()).collect(),
             ))
         }),
-        ci_headers: kind
-            .columns
-            .get("ci")
-            .and_then(|c| {
-                c.names()
-                    .iter()
-                    .map(|h| idx.all(h))
-                    .find(|v| !v.is_empty())
-                    .map(<[usize]>::to_vec)
-            })
-            .unwrap_or_default(),
+        ci_headers: resolved.get("ci").cloned().unwrap_or_default(),
         source_header: idx.get("source").filter(|_| profile.name == "canonical"),
         version_headers: kind.version_by.iter().filter_map(|h| idx.get(h)).collect(),
         rules,
@@ -1158,6 +1142,15 @@ fn prepare_kind(
     })
 }
 
+/// Add to a record's CI list the CIs it does not hold yet, in order.
+fn add_cis(into: &mut Vec<String>, cis: impl IntoIterator<Item = String>) {
+    for ci in cis {
+        if !into.contains(&ci) {
+            into.push(ci);
+        }
+    }
+}
+
 /// Fold the rows of one record: grouped rows merge (first non-empty value wins,
 /// all CIs kept); otherwise the latest version wins (updated_at, then the
 /// profile's version headers, then file order). Returns (records, folded, exact duplicates).
@@ -1193,11 +1186,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
                         *a = b;
                     }
                 }
-                for ci in r.cis {
-                    if !kept.cis.contains(&ci) {
-                        kept.cis.push(ci);
-                    }
-                }
+                add_cis(&mut kept.cis, r.cis);
                 kept.release |= r.release;
                 folded += 1;
             }
@@ -1209,11 +1198,7 @@ fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -
                     }
                     // The same record again with other CIs (one row per CI):
                     // one record affecting all of them.
-                    for ci in r.cis {
-                        if !kept.cis.contains(&ci) {
-                            kept.cis.push(ci);
-                        }
-                    }
+                    add_cis(&mut kept.cis, r.cis);
                     folded += 1;
                     continue;
                 }

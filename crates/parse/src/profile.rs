@@ -261,13 +261,15 @@ impl KindMap {
             .values()
             .filter(|c| c.names().iter().any(|h| idx.has(h)))
             .count();
-        let known: std::collections::HashSet<String> = self
-            .columns
-            .values()
-            .flat_map(|c| c.names())
-            .map(|h| normalize_header(&h))
-            .collect();
-        let unknown_headers = self.strict && idx.names().any(|h| !known.contains(h));
+        let unknown_headers = self.strict && {
+            let known: std::collections::HashSet<String> = self
+                .columns
+                .values()
+                .flat_map(|c| c.names())
+                .map(|h| normalize_header(&h))
+                .collect();
+            idx.names().any(|h| !known.contains(h))
+        };
         (detect_set || prefix || resolved >= 4).then_some(Fit {
             resolved,
             detect_set,
