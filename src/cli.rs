@@ -227,6 +227,16 @@ pub struct PeriodArgs {
     pub to: Option<String>,
 }
 
+impl PeriodArgs {
+    pub fn request(&self) -> crate::kpi::PeriodRequest<'_> {
+        crate::kpi::PeriodRequest {
+            period: self.period.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+        }
+    }
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ByArg {
     Service,

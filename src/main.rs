@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 mod alloc;
-mod chart;
 mod cli;
 mod cmd;
 mod config;
@@ -14,7 +13,6 @@ mod kpi;
 mod output;
 mod queries;
 mod report;
-mod stats;
 mod ui;
 mod warehouse;
 

@@ -2,6 +2,10 @@
 -- title: Change failure rate
 -- unit: ratio
 -- better: lower
+-- order: 5
+-- test: proportions
+-- breakdown: 3
+-- drill: 4 Failed changes
 -- rolling: ratio
 -- dora: change_failure_rate
 -- definition: Changes implemented in the period that failed / changes implemented in

@@ -2,6 +2,8 @@
 -- title: Change lead time
 -- unit: days
 -- better: lower
+-- order: 12
+-- test: mann_whitney
 -- dora: lead_time
 -- definition: Median of actual_end - opened_at, in days, over changes implemented in
 --   the period (50% continuous quantile); extra holds p85 and mean.

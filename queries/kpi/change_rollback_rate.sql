@@ -2,6 +2,9 @@
 -- title: Change rollback rate
 -- unit: ratio
 -- better: lower
+-- order: 13
+-- test: proportions
+-- drill: 5 Rolled-back changes
 -- rolling: ratio
 -- definition: Changes implemented in the period with outcome 'rolled_back' / changes
 --   implemented in the period.

@@ -2,6 +2,8 @@
 -- title: Change schedule adherence
 -- unit: ratio
 -- better: higher
+-- order: 14
+-- test: proportions
 -- rolling: ratio
 -- definition: Changes implemented in the period that have planned_end and finished on
 --   time (actual_end <= planned_end + tolerance_hours) / changes implemented in the period

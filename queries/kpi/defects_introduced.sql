@@ -2,6 +2,10 @@
 -- title: Defects introduced by releases
 -- unit: count
 -- better: lower
+-- order: 4
+-- test: poisson_rate_per_release releases_deployed
+-- breakdown: 7
+-- drill: 7 Incidents attributed to releases
 -- definition: Incidents of any priority attributed to releases deployed in the period
 --   (explicit link, via a change of the release, or CI window) and opened within the
 --   attribution window after that release's actual_end. extra.per_release = count /

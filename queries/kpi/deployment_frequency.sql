@@ -2,6 +2,9 @@
 -- title: Deployment frequency
 -- unit: count
 -- better: higher
+-- order: 2
+-- test: poisson_rate
+-- breakdown: 1
 -- dora: deployment_frequency
 -- definition: Number of releases deployed in the period (actual_end in [from, to), state
 --   and outcome not 'cancelled'). extra.per_week = count / (days in period / 7);

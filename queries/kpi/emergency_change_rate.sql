@@ -2,6 +2,8 @@
 -- title: Emergency change rate
 -- unit: ratio
 -- better: lower
+-- order: 15
+-- test: proportions
 -- rolling: ratio
 -- definition: Changes implemented in the period with change_type = 'emergency' /
 --   changes implemented in the period.

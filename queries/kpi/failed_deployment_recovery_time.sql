@@ -2,6 +2,8 @@
 -- title: Failed deployment recovery time
 -- unit: hours
 -- better: lower
+-- order: 11
+-- test: mann_whitney
 -- dora: recovery_time
 -- definition: Median of resolved_at - opened_at, in hours, over resolved incidents
 --   caused by changes implemented in the period (explicit link or CI window); p85 and

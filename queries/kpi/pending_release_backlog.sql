@@ -2,6 +2,9 @@
 -- title: Pending release backlog
 -- unit: count
 -- better: lower
+-- order: 6
+-- test: none
+-- stock: yes
 -- definition: Releases requested before the period end (requested_at < to) that at the
 --   period end were neither deployed (actual_end NULL or >= to) nor closed or cancelled
 --   (closed_at NULL or >= to). extra.median_age_days is their median age at the period end.

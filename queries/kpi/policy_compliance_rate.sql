@@ -2,6 +2,10 @@
 -- title: Change policy compliance
 -- unit: ratio
 -- better: higher
+-- order: 9
+-- test: proportions
+-- breakdown: 8
+-- drill: 6 Policy violations
 -- rolling: ratio
 -- definition: Changes implemented in the period with no violation of any evaluated
 --   policy / changes implemented in the period. Violations come from the policy files

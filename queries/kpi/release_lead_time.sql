@@ -2,6 +2,9 @@
 -- title: Release lead time
 -- unit: days
 -- better: lower
+-- order: 3
+-- test: mann_whitney
+-- breakdown: 6
 -- dora: lead_time
 -- definition: Median of actual_end - requested_at, in days, over releases deployed in
 --   the period (50% continuous quantile); extra holds p85, mean and the counts.

@@ -2,6 +2,11 @@
 -- title: Release success rate
 -- unit: ratio
 -- better: higher
+-- order: 1
+-- test: proportions
+-- breakdown: 2
+-- drill: 1 Failed releases
+-- records-of: releases
 -- rolling: ratio
 -- definition: Releases deployed in the period that did not fail / releases deployed in
 --   the period. A release failed when its outcome is 'failed' or 'rolled_back', or at

@@ -2,6 +2,8 @@
 -- title: Rework rate
 -- unit: ratio
 -- better: lower
+-- order: 16
+-- test: proportions
 -- rolling: ratio
 -- dora: rework_rate
 -- definition: Changes implemented in the period that are unplanned fixes

@@ -2,6 +2,11 @@
 -- title: Release rollback rate
 -- unit: ratio
 -- better: lower
+-- order: 7
+-- test: proportions
+-- breakdown: 4
+-- drill: 2 Rolled-back releases
+-- records-of: releases
 -- rolling: ratio
 -- definition: Releases deployed in the period with outcome 'rolled_back' / releases
 --   deployed in the period.

@@ -2,6 +2,11 @@
 -- title: Release schedule adherence
 -- unit: ratio
 -- better: higher
+-- order: 10
+-- test: proportions
+-- breakdown: 5
+-- drill: 3 Late releases
+-- records-of: releases
 -- rolling: ratio
 -- definition: Releases deployed in the period that have planned_end and finished on
 --   time (actual_end <= planned_end + tolerance_hours) / releases deployed in the period

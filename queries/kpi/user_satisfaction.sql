@@ -2,6 +2,8 @@
 -- title: User satisfaction
 -- unit: score
 -- better: higher
+-- order: 8
+-- test: mann_whitney
 -- definition: Mean score (1-5) of satisfaction responses submitted in the period;
 --   extra.csat = share of scores >= 4; count = responses. A response's service and team
 --   are its own service, else those of the release it is about.

@@ -6,13 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::chart::{self, ChartSpec, Kind};
 use crate::cli::{ChartArgs, ChartKind, GlobalArgs};
-use crate::cmd::compare::resolve_against_str;
-use crate::cmd::trend;
-use crate::config::Config;
 use crate::kpi;
-use crate::warehouse::{Mode, Warehouse};
+use crate::report::charts::{self, ChartSpec, Kind};
+use crate::warehouse::{Mode, Session};
 
 pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.svg", a.kpi)));
@@ -23,29 +20,25 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
     if ext != "svg" && ext != "png" {
         bail!("--out {}: the file name must end in .svg or .png", out.display());
     }
-    let cfg = Config::load(g.config.as_deref(), &g.db)?;
-    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
-    let end = kpi::resolve_period(&wh.conn, &a.period)?;
+    let s = Session::open(&g.db, g.config.as_deref(), Mode::ReadOnly)?;
+    let end = kpi::resolve_period(s.conn(), a.period.request())?;
     let ids = vec![a.kpi.clone()];
-    let prep = kpi::prepare(&wh.conn, &cfg)?;
-    let progress = crate::ui::Progress::new(u64::from(a.months.clamp(1, 120)), "chart");
-    let tr = trend::trend(&wh.conn, &cfg, &prep, &end, a.months.clamp(1, 120), &ids, &progress)?;
-    drop(progress);
+    let tr = kpi::trend::trend_with_progress(&s, &end, a.months.clamp(1, 120), &ids)?;
     let Some(series) = tr.series.first() else {
         bail!("KPI {} returned nothing for {}", a.kpi, end.label);
     };
     let against = match a.against.as_deref() {
         Some("none") | None => None,
         Some(x) => {
-            let p = resolve_against_str(&end, x)?;
-            let rep = kpi::compute(&wh.conn, &cfg, &prep, &p, None, &ids)?;
+            let p = kpi::compare::resolve_against(&end, x)?;
+            let rep = kpi::compute(s.conn(), &s.config, s.prepared()?, &p, None, &ids)?;
             rep.kpis.first().and_then(|k| k.value).map(|v| (p.label.clone(), v))
         }
     };
-    let target = cfg.targets.get(&series.id);
+    let target = s.config.targets.get(&series.id);
     let spec = ChartSpec {
         title: series.title.clone(),
-        unit: series.unit.clone(),
+        unit: series.unit,
         labels: series.points.iter().map(|p| p.period.label.clone()).collect(),
         values: series.points.iter().map(|p| p.value).collect(),
         rolling: if a.no_rolling {
@@ -57,7 +50,7 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
         target_amber: target.map(|t| t.amber),
         against,
         kind: match a.kind {
-            ChartKind::Auto => ChartSpec::default_kind(&series.unit),
+            ChartKind::Auto => ChartSpec::default_kind(series.unit),
             ChartKind::Line => Kind::Line,
             ChartKind::Bar => Kind::Bar,
         },
@@ -65,9 +58,9 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
         height: a.height.clamp(120, 3000),
     };
     if ext == "svg" {
-        crate::output::write_atomic(&out, chart::svg(&spec)?.as_bytes())?;
+        crate::output::write_atomic(&out, charts::svg(&spec)?.as_bytes())?;
     } else {
-        chart::png(&spec, &out)?;
+        charts::png(&spec, &out)?;
     }
     if !g.quiet {
         eprintln!(

@@ -1,26 +1,17 @@
 //! `relkpi check`: data-quality findings (queries/checks/*.sql) plus the
-//! policies that cannot be evaluated on this data.
+//! policies that cannot be evaluated on this data (the engines are
+//! `warehouse::checks` and `kpi::policies`).
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{CheckArgs, Format, GlobalArgs};
-use crate::config::Config;
 use crate::kpi;
 use crate::output::{self, Grid};
-use crate::queries;
-use crate::warehouse::{Mode, Warehouse};
-
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    pub check: String,
-    pub source: String,
-    pub detail: String,
-    pub count: i64,
-    pub examples: String,
-}
+use crate::warehouse::checks::{self, Finding};
+use crate::warehouse::{Mode, Session};
 
 #[derive(Serialize)]
 struct CheckReport {
@@ -28,50 +19,16 @@ struct CheckReport {
     policies_not_evaluated: Vec<kpi::PolicyStatus>,
 }
 
-pub fn findings(conn: &duckdb::Connection) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
-    for f in queries::sql_files("checks") {
-        out.extend(run_check(conn, &f)?);
-    }
-    Ok(out)
-}
-
-/// The same findings, the checks shared among connections (`kpi::par_map`):
-/// for a process that has set up the KPI session (the report).
-pub fn findings_par(conn: &duckdb::Connection, cfg: &Config, prep: &kpi::Prepared) -> Result<Vec<Finding>> {
-    let files = queries::sql_files("checks");
-    let found = kpi::par_map(conn, cfg, prep, &files, |conn, _, f| run_check(conn, f))?;
-    Ok(found.into_iter().flatten().collect())
-}
-
-fn run_check(conn: &duckdb::Connection, f: &queries::SqlFile) -> Result<Vec<Finding>> {
-    let mut stmt = conn.prepare(&f.sql).with_context(|| f.origin.clone())?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(Finding {
-                check: r.get(0)?,
-                source: r.get(1)?,
-                detail: r.get(2)?,
-                count: r.get(3)?,
-                examples: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            })
-        })
-        .with_context(|| f.origin.clone())?;
-    rows.map(|r| r.with_context(|| f.origin.clone())).collect()
-}
-
 pub fn run(g: &GlobalArgs, a: CheckArgs) -> Result<u8> {
-    let cfg = Config::load(g.config.as_deref(), &g.db)?;
-    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
-    let found = findings(&wh.conn)?;
+    let s = Session::open(&g.db, g.config.as_deref(), Mode::ReadOnly)?;
+    let found = checks::findings(s.conn())?;
     // Policy evaluability does not depend on the period.
-    let params = kpi::Params::settings(&cfg, 0);
-    let statuses = kpi::run_policies(&wh.conn, &kpi::policy_defs(&cfg)?, &params)?;
+    let statuses = kpi::policies::evaluate(s.conn(), &s.config)?;
     let report = CheckReport {
         findings: found,
         policies_not_evaluated: statuses
             .into_iter()
-            .filter(|s| !s.not_evaluated.is_empty() || s.error.is_some())
+            .filter(|p| !p.not_evaluated.is_empty() || p.error.is_some())
             .collect(),
     };
     let mut out = std::io::stdout().lock();

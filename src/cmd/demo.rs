@@ -7,13 +7,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{DemoArgs, Format, GlobalArgs, PeriodArgs};
+use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
-use crate::import::ImportOptions;
-use crate::kpi;
+use crate::import::{self, ImportOptions};
+use crate::kpi::{self, PeriodRequest};
+use crate::output;
 use crate::queries::SAMPLE_DATA;
-use crate::report::ReportRequest;
-use crate::warehouse::{Mode, Warehouse};
+use crate::report::{ReportRequest, render};
+use crate::warehouse::{Mode, Session, Warehouse, derived};
 
 pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
     std::fs::create_dir_all(&a.dir).with_context(|| format!("cannot create {}", a.dir.display()))?;
@@ -42,7 +43,7 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         source_name: "canonical".into(),
         ..Default::default()
     };
-    let (_, failed) = crate::cmd::import::import_files(&wh, &files, &opts, g.quiet, Format::Table)?;
+    let (_, failed) = import::import_files(&wh.conn, &files, &opts, !g.quiet)?;
     let _ = std::fs::remove_dir_all(&samples);
     anyhow::ensure!(failed == 0, "{failed} sample files failed to import");
     // Example targets, so the report shows red/amber/green; an existing file is kept.
@@ -53,30 +54,22 @@ pub fn run(g: &GlobalArgs, a: DemoArgs) -> Result<u8> {
         std::fs::write(&cfg_path, f.contents()).with_context(|| format!("cannot write {}", cfg_path.display()))?;
     }
     let cfg = Config::load(g.config.as_deref(), &db)?;
-    kpi::derive(&wh.conn, &cfg)?;
-    let period = kpi::resolve_period(
-        &wh.conn,
-        &PeriodArgs {
-            period: None,
-            from: None,
-            to: None,
-        },
-    )?;
-    let prep = kpi::prepare(&wh.conn, &cfg)?;
-    let report = kpi::compute(&wh.conn, &cfg, &prep, &period, None, &[])?;
+    derived::derive(&wh.conn, &cfg)?;
+    let s = Session::with(cfg, wh);
+    let period = kpi::resolve_period(s.conn(), PeriodRequest::default())?;
+    let report = kpi::compute(s.conn(), &s.config, s.prepared()?, &period, None, &[])?;
     let mut out = std::io::stdout().lock();
     writeln!(out)?;
-    crate::cmd::kpi::print_table(&mut out, &report)?;
+    output::print_kpi_table(&mut out, &report)?;
     drop(out);
     let req = ReportRequest {
         against: period.previous()?,
         period: period.clone(),
         months: 12,
-        level: cfg.compare.level,
-        min_records: cfg.compare.min_records,
+        level: s.config.compare.level,
+        min_records: s.config.compare.min_records,
     };
-    let (index, _) =
-        crate::cmd::report::write_report(&wh.conn, &cfg, &req, &a.dir.join("reports").join("demo"), false)?;
+    let (index, _) = render::write_report(&s, &req, &a.dir.join("reports").join("demo"), false)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -7,11 +7,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{ExportArgs, ExportFormat, GlobalArgs, PeriodArgs};
-use crate::config::Config;
-use crate::kpi::{self, Params};
+use crate::cli::{ExportArgs, ExportFormat, GlobalArgs};
+use crate::kpi::{self, Params, PeriodRequest};
 use crate::queries;
-use crate::warehouse::{Mode, Warehouse};
+use crate::warehouse::{Mode, Session};
 
 /// `'path'` as a SQL string literal.
 fn literal(p: &Path) -> String {
@@ -26,8 +25,8 @@ fn copy_options(format: ExportFormat) -> &'static str {
 }
 
 pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
-    let cfg = Config::load(g.config.as_deref(), &g.db)?;
-    let wh = Warehouse::open(&g.db, Mode::ReadOnly)?;
+    let s = Session::open(&g.db, g.config.as_deref(), Mode::ReadOnly)?;
+    let (conn, cfg) = (s.conn(), &s.config);
     if a.out.exists() && std::fs::read_dir(&a.out)?.next().is_some() && !a.force {
         bail!(
             "{} is not empty; choose an empty folder or add --force to write into it",
@@ -35,16 +34,15 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
         );
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    let prep = kpi::prepare(&wh.conn, &cfg)?;
-    let params = Params::settings(&cfg, 0);
+    let prep = s.prepared()?;
+    let params = Params::settings(cfg);
     let files = queries::sql_files("export");
     let progress = crate::ui::Progress::new(files.len() as u64 + u64::from(a.months), "export");
     for f in &files {
         progress.step(f.id.clone());
         let body = f.sql.trim().trim_end_matches(';');
         let target = a.out.join(&f.id);
-        let mut stmt = wh
-            .conn
+        let mut stmt = conn
             .prepare(&format!(
                 "copy ({body}\n) to {} ({})",
                 literal(&target),
@@ -56,24 +54,23 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
             .with_context(|| format!("{}: exporting to {}", f.origin, target.display()))?;
     }
     // KPI results: every KPI by source for each month, into a temp table, then out.
-    wh.conn.execute_batch(
+    conn.execute_batch(
         "create or replace temp table kpi_results (source varchar, month varchar, kpi varchar, title varchar, unit varchar, \
          value double, numerator bigint, denominator bigint, count bigint, note varchar)",
     )?;
     let end = kpi::resolve_period(
-        &wh.conn,
-        &PeriodArgs {
-            period: a.period.clone(),
-            from: None,
-            to: None,
+        conn,
+        PeriodRequest {
+            period: a.period.as_deref(),
+            ..Default::default()
         },
     )?;
     let mut rows = 0usize;
     {
-        let mut app = wh.conn.appender_to_catalog_and_db("kpi_results", "temp", "main")?;
+        let mut app = conn.appender_to_catalog_and_db("kpi_results", "temp", "main")?;
         for m in end.months_ending(a.months.clamp(1, 240))? {
             progress.step(format!("KPIs {}", m.label));
-            let rep = kpi::compute(&wh.conn, &cfg, &prep, &m, Some("source"), &[])?;
+            let rep = kpi::compute(conn, cfg, prep, &m, Some("source"), &[])?;
             for k in rep.kpis {
                 let source = k
                     .group
@@ -86,7 +83,7 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
                     m.label,
                     k.id,
                     k.title,
-                    k.unit,
+                    k.unit.as_str(),
                     k.value,
                     k.numerator,
                     k.denominator,
@@ -98,8 +95,7 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
         }
     }
     let target = a.out.join("kpi_results");
-    wh.conn
-        .execute_batch(&format!(
+    conn.execute_batch(&format!(
             "copy (select * from temp.main.kpi_results) to {} ({})",
             literal(&target),
             copy_options(a.format)

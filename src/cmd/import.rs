@@ -9,7 +9,7 @@ use crate::import::dates::DateOrder;
 use crate::import::profile::Profile;
 use crate::import::{self, FileSummary, ImportOptions};
 use crate::output;
-use crate::warehouse::{Mode, Warehouse};
+use crate::warehouse::{Mode, Warehouse, derived};
 
 pub fn options(a: &ImportArgs) -> Result<ImportOptions> {
     Ok(ImportOptions {
@@ -37,7 +37,8 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
         return dry_run(&a, &opts);
     }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
-    let (summaries, failed) = import_files(&wh, &a.files, &opts, g.quiet, a.format)?;
+    let show = a.format == Format::Table && !g.quiet;
+    let (summaries, failed) = import::import_files(&wh.conn, &a.files, &opts, show)?;
     let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);
     finish(&a, &summaries, failed, !derived)
 }
@@ -76,7 +77,7 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
                     // Nothing is stored: every record would be new to an empty warehouse.
                     s.inserted = p.records.len() as u64;
                     if a.format == Format::Table {
-                        println!("{}", summary_text(&s).replacen(": ", ": (dry run) ", 1));
+                        println!("{}", output::import_summary(&s).replacen(": ", ": (dry run) ", 1));
                     }
                     summaries.push(s);
                 }
@@ -90,59 +91,13 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
     finish(a, &summaries, failed, false)
 }
 
-/// Import files one by one; returns the summaries and how many files failed.
-pub fn import_files(
-    wh: &Warehouse,
-    files: &[std::path::PathBuf],
-    opts: &ImportOptions,
-    quiet: bool,
-    format: Format,
-) -> Result<(Vec<FileSummary>, usize)> {
-    let mut summaries = Vec::new();
-    let mut failed = 0;
-    let progress = crate::ui::Progress::new(files.len() as u64, "import");
-    for f in files {
-        progress.message(format!("{}: reading and mapping", f.display()));
-        let started = std::time::Instant::now();
-        // A mixed export is one load per record kind, each in its own transaction.
-        let mut loaded = 0;
-        let res = import::prepare(&wh.conn, f, opts).and_then(|prepared| {
-            for p in prepared {
-                progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&p)));
-                let s = import::load::load(&wh.conn, p)?;
-                if format == Format::Table && !quiet {
-                    progress.println(summary_text(&s));
-                }
-                summaries.push(s);
-                loaded += 1;
-            }
-            Ok(())
-        });
-        progress.step("");
-        crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
-        if let Err(e) = res {
-            failed += 1;
-            let what = if loaded == 0 {
-                format!("nothing from {} was loaded", f.display())
-            } else {
-                format!(
-                    "the record kinds of {} above were loaded; the others were not",
-                    f.display()
-                )
-            };
-            crate::ui::error(format!("{e:#}\n  {what}"));
-        }
-    }
-    Ok((summaries, failed))
-}
-
 /// Rebuild the derived tables after an import; false when that failed (a
 /// broken invariant included). The failure is reported and makes the exit
 /// code 1; its transaction is rolled back, so the files stay in and KPI runs
 /// attribute for themselves while the derived tables are not current.
 pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
-    let res = crate::config::Config::load(config, db).and_then(|cfg| crate::kpi::derive(&wh.conn, &cfg));
+    let res = crate::config::Config::load(config, db).and_then(|cfg| derived::derive(&wh.conn, &cfg));
     match res {
         Ok(()) => {
             crate::ui::verbose(
@@ -160,78 +115,6 @@ pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::
     }
 }
 
-/// The summary of one file, as printed after it.
-fn summary_text(s: &FileSummary) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "{}: {} {} ({} {}, dates {}), batch {}",
-        s.file, s.source, s.kind, s.format, s.encoding, s.date_order, s.batch_id
-    );
-    let _ = write!(
-        out,
-        "\n  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + skipped {} + rejected {}",
-        s.read, s.inserted, s.updated, s.unchanged, s.stale, s.folded, s.blank, s.skipped, s.rejected
-    );
-    if s.derived_releases > 0 {
-        let _ = write!(out, "\n  releases derived from release changes: {}", s.derived_releases);
-    }
-    if !s.detected.is_empty() {
-        let _ = write!(out, "\n  detected: {}", s.detected);
-    }
-    let cov = &s.coverage;
-    if !cov.used.is_empty() {
-        let used: Vec<String> = cov
-            .used
-            .iter()
-            .map(|u| format!("{} <- {:?}", u.column, u.header))
-            .collect();
-        let _ = write!(out, "\n  columns used: {}", used.join(", "));
-    }
-    if !cov.ignored.is_empty() {
-        let _ = write!(out, "\n  headers ignored: {}", cov.ignored.join(", "));
-    }
-    if !cov.missing.is_empty() {
-        let _ = write!(out, "\n  canonical columns left empty: {}", cov.missing.join(", "));
-    }
-    for c in &cov.costs {
-        let _ = write!(out, "\n  cost: {c}");
-    }
-    for u in &s.unmapped_values {
-        match &u.mapped_to {
-            Some(v) => {
-                let _ = write!(
-                    out,
-                    "\n  unrecognised {} value {:?} mapped to {v:?} by keyword ({} rows)",
-                    u.column, u.value, u.rows
-                );
-            }
-            None => {
-                let _ = write!(
-                    out,
-                    "\n  unrecognised {} value {:?} kept as is ({} rows)",
-                    u.column, u.value, u.rows
-                );
-            }
-        }
-    }
-    for w in &s.warnings {
-        let _ = write!(out, "\n  warning: {w}");
-    }
-    if s.rejected > 0 {
-        let _ = write!(
-            out,
-            "\n  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {}\"`",
-            s.rejected, s.batch_id
-        );
-    }
-    out
-}
-
-fn prepared_rows(p: &import::Prepared) -> usize {
-    p.records.len() + p.rejects.len()
-}
 
 fn summary_grid(summaries: &[FileSummary]) -> output::Grid {
     let mut g = output::Grid::new(&[

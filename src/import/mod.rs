@@ -1,28 +1,40 @@
-//! `relkpi import`: read an export, pick the mapping (built-in profile, user
-//! profile or canonical CSV), map every row to a canonical record or a reject
-//! with its reason, fold versions of one record, and merge into the warehouse in
-//! one transaction per file (see `load.rs`).
+//! The import engine: read an export (`relkpi_parse::read`), choose the
+//! mapping (`detect`: built-in profile, user profile or canonical CSV), map
+//! every row to a canonical record or a reject with its reason (`map`), fold
+//! the versions of one record (`fold`), and merge into the warehouse in one
+//! transaction per file (`load`). `coverage` says what the file's headers give
+//! and what the missing columns cost; `propose` writes a profile for a file.
 
+mod coverage;
+mod detect;
 mod feed;
+mod fold;
 pub mod load;
+mod map;
 pub mod propose;
+
+pub use crate::warehouse::schema::{ColType, Column, table_columns};
+pub use coverage::Coverage;
+pub use detect::{builtin_profiles, known_sources};
+pub use map::{Cell, Record, Reject};
+use coverage::coverage;
+use detect::{canonical_profile, choose, vocabularies};
+use fold::fold;
+use map::{ColumnMaps, MAP_CHUNK, Mapped, Mapper, map_rows};
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDateTime;
 use duckdb::Connection;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::queries;
 use dates::DateOrder;
 use profile::{HeaderIndex, KindMap, Profile};
 use read::{FileFormat, TableReader};
-use relkpi_parse::values::{keyword_value, parse_bool, parse_int};
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -65,98 +77,6 @@ pub struct FileSummary {
     pub coverage: Coverage,
 }
 
-/// A file's headers against the canonical table: the columns used (canonical
-/// column and the header feeding it), the headers ignored, the canonical
-/// columns left empty, and the KPIs and policies that costs (`kpi::column_costs`).
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Coverage {
-    pub used: Vec<ColumnUse>,
-    pub ignored: Vec<String>,
-    pub missing: Vec<String>,
-    pub costs: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ColumnUse {
-    pub column: String,
-    pub header: String,
-}
-
-/// What `kind`'s mapping takes from a file with these headers (`resolved`:
-/// canonical column -> header positions; `rules`: the canonical columns rules
-/// set, with the header each reads).
-fn coverage(
-    kind: &KindMap,
-    columns: &[Column],
-    headers: &[String],
-    idx: &HeaderIndex,
-    resolved: &BTreeMap<String, Vec<usize>>,
-    rule_columns: &[(String, usize)],
-) -> Result<Coverage> {
-    let mut used: Vec<ColumnUse> = Vec::new();
-    let mut taken = std::collections::BTreeSet::new();
-    let mut take = |column: &str, pos: usize, used: &mut Vec<ColumnUse>| {
-        taken.insert(pos);
-        if !used.iter().any(|u| u.column == column) {
-            used.push(ColumnUse {
-                column: column.to_owned(),
-                header: headers[pos].trim().to_owned(),
-            });
-        }
-    };
-    for c in columns {
-        if let Some(pos) = resolved.get(&c.name) {
-            for p in pos {
-                take(&c.name, *p, &mut used);
-            }
-        }
-    }
-    for (col, pos) in rule_columns {
-        take(col, *pos, &mut used);
-    }
-    // `ci` of changes feeds change_cis, not a column of the table.
-    let ci = resolved.get("ci").filter(|_| !columns.iter().any(|c| c.name == "ci"));
-    for p in ci.into_iter().flatten() {
-        take("ci", *p, &mut used);
-    }
-    // Headers that steer the mapping without feeding a column are not ignored.
-    for h in kind
-        .version_by
-        .iter()
-        .chain(kind.filter.iter().map(|f| &f.header))
-        .chain(kind.also_release.iter().map(|r| &r.when))
-    {
-        for p in idx.all(h) {
-            taken.insert(*p);
-        }
-    }
-    let ignored = headers
-        .iter()
-        .enumerate()
-        .filter(|(i, h)| !h.trim().is_empty() && !taken.contains(i))
-        .map(|(_, h)| h.trim().to_owned())
-        .collect();
-    let mut missing: Vec<String> = columns
-        .iter()
-        .map(|c| c.name.clone())
-        .filter(|c| c != "source" && !used.iter().any(|u| &u.column == c))
-        .collect();
-    if kind.table == "changes" && ci.is_none() {
-        missing.push("ci".to_owned());
-    }
-    let mut costs = crate::kpi::column_costs(&kind.table, &missing)?;
-    if kind.table == "changes" && ci.is_none() && !used.iter().any(|u| u.column == "service") {
-        costs.push(
-            "incident attribution by CI window: no CI or service on these changes, explicit links only".to_owned(),
-        );
-    }
-    Ok(Coverage {
-        used,
-        ignored,
-        missing,
-        costs,
-    })
-}
 
 /// A value the mapping did not recognise: kept as is (lower-cased), or, in
 /// an enumerated column, mapped by the keyword rule to `mapped_to`.
@@ -166,604 +86,6 @@ pub struct UnmappedValue {
     pub value: String,
     pub rows: u64,
     pub mapped_to: Option<String>,
-}
-
-/// A value noticed while mapping one row: (canonical column, value, what the
-/// keyword rule mapped it to).
-type Hit = (String, String, Option<&'static str>);
-
-/// A canonical column of the warehouse and its DuckDB type.
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub ty: ColType,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColType {
-    Text,
-    Timestamp,
-    Int,
-    Bool,
-}
-
-/// Canonical columns of `table` (without the bookkeeping `batch_id`), from the warehouse.
-pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
-    let mut stmt = conn.prepare(
-        "select column_name, data_type from information_schema.columns \
-         where table_schema = 'main' and table_name = ? and column_name <> 'batch_id' \
-         order by ordinal_position",
-    )?;
-    let cols = stmt
-        .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<duckdb::Result<Vec<_>>>()?;
-    Ok(cols
-        .into_iter()
-        .map(|(name, ty)| Column {
-            name,
-            ty: match ty.as_str() {
-                "TIMESTAMP" => ColType::Timestamp,
-                "INTEGER" | "BIGINT" => ColType::Int,
-                "BOOLEAN" => ColType::Bool,
-                _ => ColType::Text,
-            },
-        })
-        .collect())
-}
-
-/// Canonical vocabularies: (table, column) -> allowed values.
-fn vocabularies(conn: &Connection) -> Result<HashMap<(String, String), Vec<String>>> {
-    let mut stmt = conn.prepare("select table_name, column_name, value from vocabulary")?;
-    let mut out: HashMap<(String, String), Vec<String>> = HashMap::new();
-    for row in stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-    })? {
-        let (t, c, v) = row?;
-        out.entry((t, c)).or_default().push(v);
-    }
-    Ok(out)
-}
-
-/// The mapping for canonical CSV files: every canonical column maps to itself.
-fn canonical_profile(conn: &Connection, source_name: &str) -> Result<Profile> {
-    let mut kinds = Vec::new();
-    for table in ["releases", "changes", "incidents", "satisfaction"] {
-        let cols = table_columns(conn, table)?;
-        let key = key_column(table);
-        kinds.push(KindMap {
-            table: table.to_owned(),
-            detect: vec![vec![key.to_owned()]],
-            // Changes also take `ci`: the CIs they affect (change_cis), one a
-            // row or several in one cell separated by `;`.
-            columns: cols
-                .iter()
-                .map(|c| c.name.as_str())
-                .chain((table == "changes").then_some("ci"))
-                .map(|c| (c.to_owned(), profile::OneOrMany::One(c.to_owned())))
-                .collect(),
-            key_prefix: None,
-            filter: None,
-            values: BTreeMap::new(),
-            placeholders: BTreeMap::new(),
-            rules: Vec::new(),
-            version_by: Vec::new(),
-            group_rows: false,
-            also_release: None,
-            strict: true,
-        });
-    }
-    Ok(Profile {
-        name: "canonical".into(),
-        source: Some(source_name.to_owned()),
-        description: "relkpi's own column names, one file per table".into(),
-        date_order: None,
-        null_values: Vec::new(),
-        kinds,
-    })
-}
-
-pub fn builtin_profiles() -> Result<Vec<Profile>> {
-    queries::builtin_profiles()
-        .into_iter()
-        .map(|(name, text)| Profile::from_toml(text, &format!("built-in profile {name}")))
-        .collect()
-}
-
-/// Names of the sources relkpi knows, for error messages and help.
-pub fn known_sources() -> Vec<String> {
-    let mut v: Vec<String> = queries::builtin_profiles().into_iter().map(|p| p.0).collect();
-    v.push("canonical".into());
-    v
-}
-
-/// Pick profile and kind for a file's headers: the kind whose mapping
-/// resolves the most canonical columns (see `KindMap::fit`), and a sentence
-/// saying why, for the summary.
-fn choose<'p>(
-    profiles: &'p [Profile],
-    headers: &[String],
-    first_row: Option<&[String]>,
-    opts: &ImportOptions,
-    path: &Path,
-) -> Result<(&'p Profile, &'p KindMap, String)> {
-    let idx = HeaderIndex::new(headers);
-    let mut fits: Vec<(profile::Fit, &Profile, &KindMap)> = Vec::new();
-    for p in profiles {
-        for k in &p.kinds {
-            if opts.kind.as_deref().is_some_and(|want| want != k.table) {
-                continue;
-            }
-            if let Some(fit) = k.fit(&idx, first_row) {
-                fits.push((fit, p, k));
-            }
-        }
-    }
-    // Stable: of equal fits, the first profile (built-ins by name) wins.
-    fits.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
-    if let Some((fit, p, k)) = fits.first() {
-        let mut why = format!("{} canonical columns resolved", fit.resolved);
-        if fit.detect_set {
-            why.push_str(", its typical headers present");
-        }
-        if fit.prefix {
-            why.push_str(&format!(
-                ", keys start with {}",
-                k.key_prefix.as_deref().unwrap_or_default()
-            ));
-        }
-        if let Some((next, np, nk)) = fits.get(1) {
-            why.push_str(&format!(
-                "; next best {} {} ({} resolved)",
-                np.name, nk.table, next.resolved
-            ));
-        }
-        return Ok((p, k, why));
-    }
-    // Forced source and kind: map anyway; missing columns are reported next.
-    if let (Some(kind), true) = (&opts.kind, profiles.len() == 1)
-        && let Some(k) = profiles[0].kinds.iter().find(|k| &k.table == kind)
-    {
-        return Ok((&profiles[0], k, "forced by --source and --kind".to_owned()));
-    }
-    let shown: Vec<&str> = headers
-        .iter()
-        .filter(|h| !h.is_empty())
-        .map(String::as_str)
-        .take(30)
-        .collect();
-    let mut known = String::new();
-    for p in profiles {
-        for k in &p.kinds {
-            let sets: Vec<String> = k.detect.iter().map(|s| s.join(" + ")).collect();
-            known.push_str(&format!("\n  {} {}: headers {}", p.name, k.table, sets.join(" or ")));
-        }
-    }
-    bail!(
-        "{}: cannot tell which system and record kind this export is{}.\n  headers found: {}\nknown formats:{known}\nforce one with --source NAME --kind KIND, or describe the export in a mapping profile (--profile FILE, see README \"Mapping profiles\")",
-        path.display(),
-        opts.kind
-            .as_ref()
-            .map(|k| format!(" (looking for {k})"))
-            .unwrap_or_default(),
-        shown.join(", ")
-    )
-}
-
-/// One mapped value. Compact (24 bytes, where duckdb's `Value` takes 48): a
-/// file's records are held until they are staged, and at a million records of
-/// twenty columns that halves the import's largest allocation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Text(Box<str>),
-    Int(i32),
-    Boolean(bool),
-    /// Microseconds since the epoch.
-    Timestamp(i64),
-}
-
-impl Cell {
-    pub fn is_null(&self) -> bool {
-        matches!(self, Cell::Null)
-    }
-}
-
-/// One row mapped to the canonical table.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub line: u64,
-    pub values: Vec<Cell>,
-    pub cis: Vec<String>,
-    pub version: Vec<f64>,
-    pub release: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Reject {
-    pub line: u64,
-    pub field: Option<String>,
-    pub value: Option<String>,
-    pub reason: String,
-    pub raw: String,
-}
-
-fn ts_value(dt: NaiveDateTime) -> Cell {
-    Cell::Timestamp(dt.and_utc().timestamp_micros())
-}
-
-fn raw_line(fields: &csv::StringRecord) -> String {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let _ = w.write_record(fields);
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8_lossy(&bytes).trim_end().to_owned()
-}
-
-/// Everything the per-row mapping needs, resolved once per file.
-struct Mapper<'a> {
-    columns: Vec<Column>,
-    /// canonical column index -> the columns that feed it
-    sources: Vec<Option<Vec<usize>>>,
-    filter: Option<(usize, Vec<String>)>,
-    /// The columns of the `ci` header (several when it repeats).
-    ci_headers: Vec<usize>,
-    source_header: Option<usize>,
-    version_headers: Vec<usize>,
-    rules: Vec<(usize, usize, Option<usize>, &'a profile::Rule)>,
-    release_rule: Option<(usize, &'a profile::AlsoRelease)>,
-    nulls: Vec<String>,
-    order: DateOrder,
-    format: FileFormat,
-    source_name: String,
-    /// The canonical table the records go to.
-    table: String,
-    key: usize,
-    headers: Vec<String>,
-    /// Per canonical column, resolved once: the profile's vocabulary, its
-    /// placeholders, and the canonical values (enumerated columns).
-    per_column: Vec<ColumnMaps<'a>>,
-}
-
-struct ColumnMaps<'a> {
-    vocab: Option<profile::Vocab>,
-    placeholders: Option<&'a Vec<String>>,
-    allowed: Option<std::collections::HashSet<String>>,
-}
-
-impl Mapper<'_> {
-    fn is_null(&self, s: &str) -> bool {
-        let t = s.trim();
-        t.is_empty() || self.nulls.iter().any(|n| n == t)
-    }
-
-    fn map_row(&self, row: &read::RawRow, unmapped: &mut Vec<Hit>) -> std::result::Result<Record, Reject> {
-        let reject = |field: Option<&str>, value: Option<&str>, reason: String| Reject {
-            line: row.line,
-            field: field.map(str::to_owned),
-            value: value.map(str::to_owned),
-            reason,
-            raw: raw_line(&row.fields),
-        };
-        let get = |i: usize| row.fields.get(i).unwrap_or("");
-        let mut values = Vec::with_capacity(self.columns.len());
-        for (ci, col) in self.columns.iter().enumerate() {
-            if col.name == "source" {
-                let v = self
-                    .source_header
-                    .map(get)
-                    .filter(|v| !self.is_null(v))
-                    .map(|v| v.trim().to_owned())
-                    .unwrap_or_else(|| self.source_name.clone());
-                values.push(Cell::Text(v.into()));
-                continue;
-            }
-            // Borrowed from the row (or the profile) until the value is built:
-            // one allocation per text value, none for the others.
-            let mut raw: Option<&str> = self.sources[ci]
-                .as_ref()
-                .map(|hs| hs.iter().map(|h| get(*h)).find(|v| !self.is_null(v)).unwrap_or(""));
-            for (target, when, from, rule) in &self.rules {
-                if *target == ci {
-                    let w = get(*when).trim();
-                    let hit = (rule.nonempty && !self.is_null(w))
-                        || rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
-                        || rule
-                            .prefix
-                            .as_deref()
-                            .is_some_and(|p| w.to_lowercase().starts_with(&p.to_lowercase()));
-                    if hit {
-                        raw = match from {
-                            Some(f) => Some(get(*f)),
-                            None => rule.value.as_deref(),
-                        };
-                        break;
-                    }
-                }
-            }
-            let maps = &self.per_column[ci];
-            if let Some(r) = raw
-                && maps
-                    .placeholders
-                    .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
-            {
-                unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim()), None));
-                values.push(Cell::Null);
-                continue;
-            }
-            let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
-                // A vocabulary default ("*") applies to empty values too.
-                match maps.vocab.as_ref().and_then(|v| v.default_value()) {
-                    Some(d) if self.sources[ci].is_some() => values.push(Cell::Text(d.into())),
-                    _ => values.push(Cell::Null),
-                }
-                continue;
-            };
-            let header = self.sources[ci]
-                .as_ref()
-                .map(|h| self.headers[h[0]].as_str())
-                .unwrap_or(col.name.as_str());
-            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(raw));
-            let text = mapped.unwrap_or_else(|| raw.trim());
-            if text.is_empty() {
-                values.push(Cell::Null);
-                continue;
-            }
-            let v = match col.ty {
-                ColType::Text => {
-                    if let Some(allowed) = &maps.allowed {
-                        let lower: Box<str> = if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-                            text.to_lowercase().into()
-                        } else {
-                            text.into()
-                        };
-                        if mapped.is_none() && !allowed.contains(&*lower) {
-                            let fallback = keyword_value(&self.table, &col.name, &lower);
-                            unmapped.push((col.name.clone(), lower.to_string(), fallback));
-                            match fallback {
-                                Some(v) => Cell::Text(v.into()),
-                                None => Cell::Text(lower),
-                            }
-                        } else {
-                            Cell::Text(lower)
-                        }
-                    } else {
-                        Cell::Text(text.into())
-                    }
-                }
-                ColType::Timestamp => {
-                    let parsed = dates::parse(text, self.order).or_else(|| {
-                        (self.format == FileFormat::Xlsx)
-                            .then(|| dates::from_excel_serial(text))
-                            .flatten()
-                    });
-                    match parsed {
-                        Some(dt) => ts_value(dt),
-                        None => {
-                            return Err(reject(
-                                Some(header),
-                                Some(raw),
-                                format!(
-                                    "{header}: {raw:?} is not a date in this file's format ({} order)",
-                                    self.order.as_str()
-                                ),
-                            ));
-                        }
-                    }
-                }
-                ColType::Int => match parse_int(text).or_else(|| {
-                    // Priorities as words no vocabulary knows (`P2 - High`).
-                    let word = (col.name == "priority")
-                        .then(|| keyword_value(&self.table, &col.name, text))
-                        .flatten()?;
-                    unmapped.push((col.name.clone(), text.to_lowercase(), Some(word)));
-                    parse_int(word)
-                }) {
-                    Some(n) if matches!(col.name.as_str(), "priority" | "score") && !(1..=5).contains(&n) => {
-                        return Err(reject(
-                            Some(header),
-                            Some(raw),
-                            format!("{header}: {raw:?} is outside 1..5"),
-                        ));
-                    }
-                    Some(n) => Cell::Int(n as i32),
-                    None => {
-                        return Err(reject(
-                            Some(header),
-                            Some(raw),
-                            format!("{header}: {raw:?} is not a number"),
-                        ));
-                    }
-                },
-                ColType::Bool => match parse_bool(text) {
-                    Some(b) => Cell::Boolean(b),
-                    None => {
-                        return Err(reject(
-                            Some(header),
-                            Some(raw),
-                            format!("{header}: {raw:?} is not a yes/no value"),
-                        ));
-                    }
-                },
-            };
-            values.push(v);
-        }
-        if values[self.key].is_null() {
-            let h = self.sources[self.key]
-                .as_ref()
-                .map(|h| self.headers[h[0]].clone())
-                .unwrap_or_default();
-            return Err(reject(
-                Some(&h),
-                None,
-                format!("{h}: the record has no key (empty {h})"),
-            ));
-        }
-        // Every column of the CI header (Jira repeats one per value), each
-        // cell possibly a list separated by `;` or line breaks.
-        let mut cis: Vec<String> = Vec::new();
-        for v in self.ci_headers.iter().map(|h| get(*h)).filter(|v| !self.is_null(v)) {
-            add_cis(
-                &mut cis,
-                v.split([';', '\n'])
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty() && !self.is_null(c))
-                    .map(str::to_owned),
-            );
-        }
-        let version = self
-            .version_headers
-            .iter()
-            .map(|h| get(*h).trim().replace(',', ".").parse::<f64>().unwrap_or(f64::MIN))
-            .collect();
-        let release = self
-            .release_rule
-            .is_some_and(|(h, r)| get(h).trim().to_lowercase().starts_with(&r.prefix.to_lowercase()));
-        Ok(Record {
-            line: row.line,
-            values,
-            cis,
-            version,
-            release,
-        })
-    }
-}
-
-/// Rows mapped in parallel at a time (bounded so rows are freed as they go).
-const MAP_CHUNK: usize = 1 << 16;
-
-/// What became of one row.
-enum Outcome {
-    Record(Record),
-    Reject(Reject),
-    Skipped,
-}
-
-/// A file's rows, mapped.
-struct Mapped {
-    records: Vec<Record>,
-    rejects: Vec<Reject>,
-    skipped: u64,
-    /// (column, value, keyword mapping) not in the vocabulary -> rows holding it.
-    unmapped: HashMap<Hit, u64>,
-    /// Rows read (blank rows aside).
-    rows_read: u64,
-}
-
-/// One row, independent of every other: loaded, rejected or skipped, and the
-/// unrecognised values it holds. `named`: the header's fields up to the last
-/// named one (a row with fewer was cut short).
-fn classify(mapper: &Mapper, named: usize, row: read::RawRow) -> (Outcome, Vec<Hit>) {
-    let mut hits = Vec::new();
-    if let Some((field, reason)) = &row.problem {
-        let reject = Reject {
-            line: row.line,
-            field: Some(field.clone()),
-            value: None,
-            reason: format!("{field}: {reason}"),
-            raw: raw_line(&row.fields),
-        };
-        return (Outcome::Reject(reject), hits);
-    }
-    if row.fields.len() < named {
-        let reject = Reject {
-            line: row.line,
-            field: None,
-            value: None,
-            reason: format!(
-                "the row has {} fields but the header names {named}: truncated or misaligned row",
-                row.fields.len()
-            ),
-            raw: raw_line(&row.fields),
-        };
-        return (Outcome::Reject(reject), hits);
-    }
-    // Cells beyond the header that hold data: a field with an unquoted
-    // delimiter shifted every value after it. Trailing empty cells (Excel, a
-    // trailing delimiter) are harmless.
-    if let Some(last) = (named..row.fields.len())
-        .rev()
-        .find(|i| !row.fields[*i].trim().is_empty())
-    {
-        let extra = last + 1 - named;
-        let reject = Reject {
-            line: row.line,
-            field: None,
-            value: Some(row.fields[last].to_owned()),
-            reason: format!(
-                "{extra} field{} more than the header (which names {named}): a value holds an unquoted delimiter, or the row is misaligned",
-                if extra == 1 { "" } else { "s" }
-            ),
-            raw: raw_line(&row.fields),
-        };
-        return (Outcome::Reject(reject), hits);
-    }
-    if let Some((h, values)) = &mapper.filter
-        && !values.contains(&row.fields.get(*h).unwrap_or("").trim().to_lowercase())
-    {
-        return (Outcome::Skipped, hits);
-    }
-    let out = match mapper.map_row(&row, &mut hits) {
-        Ok(r) => Outcome::Record(r),
-        Err(r) => Outcome::Reject(r),
-    };
-    (out, hits)
-}
-
-/// Map `first`, then every further row of `table`, a chunk at a time: a
-/// thread parses the next chunk while this one's rows are shown to `seen`,
-/// then mapped in parallel and freed as they are mapped, so a file's rows are
-/// never all in memory. Results keep file order.
-fn map_rows(
-    mapper: &Mapper,
-    named: usize,
-    first: Vec<read::RawRow>,
-    table: &mut TableReader,
-    mut seen: impl FnMut(&[read::RawRow]),
-) -> Result<Mapped> {
-    let mut out = Mapped {
-        records: Vec::new(),
-        rejects: Vec::new(),
-        skipped: 0,
-        unmapped: HashMap::new(),
-        rows_read: 0,
-    };
-    let mut map = |chunk: Vec<read::RawRow>| {
-        out.rows_read += chunk.len() as u64;
-        let mapped: Vec<(Outcome, Vec<Hit>)> = chunk.into_par_iter().map(|row| classify(mapper, named, row)).collect();
-        for (outcome, hits) in mapped {
-            for h in hits {
-                *out.unmapped.entry(h).or_default() += 1;
-            }
-            match outcome {
-                Outcome::Record(r) => out.records.push(r),
-                Outcome::Reject(r) => out.rejects.push(r),
-                Outcome::Skipped => out.skipped += 1,
-            }
-        }
-    };
-    map(first);
-    std::thread::scope(|s| -> Result<()> {
-        // One chunk parsed ahead; the reader stops when this side hangs up.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<read::RawRow>>>(1);
-        s.spawn(move || {
-            loop {
-                let chunk = table.next_rows(MAP_CHUNK);
-                let last = chunk.as_ref().map_or(true, Vec::is_empty);
-                if tx.send(chunk).is_err() || last {
-                    break;
-                }
-            }
-        });
-        for chunk in rx {
-            let chunk = chunk?;
-            if chunk.is_empty() {
-                break;
-            }
-            seen(&chunk);
-            map(chunk);
-        }
-        Ok(())
-    })?;
-    Ok(out)
 }
 
 /// The prepared content of one file, before it touches the warehouse.
@@ -1142,79 +464,52 @@ fn prepare_kind(
     })
 }
 
-/// Add to a record's CI list the CIs it does not hold yet, in order.
-fn add_cis(into: &mut Vec<String>, cis: impl IntoIterator<Item = String>) {
-    for ci in cis {
-        if !into.contains(&ci) {
-            into.push(ci);
+/// Import files one by one; returns the summaries and how many files failed.
+/// `show`: print each file's summary as it is loaded.
+pub fn import_files(
+    conn: &Connection,
+    files: &[std::path::PathBuf],
+    opts: &ImportOptions,
+    show: bool,
+) -> Result<(Vec<FileSummary>, usize)> {
+    let mut summaries = Vec::new();
+    let mut failed = 0;
+    let progress = crate::ui::Progress::new(files.len() as u64, "import");
+    for f in files {
+        progress.message(format!("{}: reading and mapping", f.display()));
+        let started = std::time::Instant::now();
+        // A mixed export is one load per record kind, each in its own transaction.
+        let mut loaded = 0;
+        let res = prepare(conn, f, opts).and_then(|prepared| {
+            for p in prepared {
+                progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&p)));
+                let s = load::load(conn, p)?;
+                if show {
+                    progress.println(crate::output::import_summary(&s));
+                }
+                summaries.push(s);
+                loaded += 1;
+            }
+            Ok(())
+        });
+        progress.step("");
+        crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
+        if let Err(e) = res {
+            failed += 1;
+            let what = if loaded == 0 {
+                format!("nothing from {} was loaded", f.display())
+            } else {
+                format!(
+                    "the record kinds of {} above were loaded; the others were not",
+                    f.display()
+                )
+            };
+            crate::ui::error(format!("{e:#}\n  {what}"));
         }
     }
+    Ok((summaries, failed))
 }
 
-/// Fold the rows of one record: grouped rows merge (first non-empty value wins,
-/// all CIs kept); otherwise the latest version wins (updated_at, then the
-/// profile's version headers, then file order). Returns (records, folded, exact duplicates).
-fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -> (Vec<Record>, u64, u64) {
-    // Most files hold each record once: when every key is distinct text there is
-    // nothing to fold, and the records stay as they are (no keyed copy of them).
-    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(records.len());
-    let distinct = records.iter().all(|r| match &r.values[key] {
-        Cell::Text(s) => seen.insert(&**s),
-        _ => false,
-    });
-    drop(seen);
-    if distinct {
-        return (records, 0, 0);
-    }
-    let key_of = |r: &Record| match &r.values[key] {
-        Cell::Text(s) => s.to_string(),
-        v => format!("{v:?}"),
-    };
-    let mut order: Vec<String> = Vec::new();
-    let mut by_key: HashMap<String, Record> = HashMap::with_capacity(records.len());
-    let (mut folded, mut dups) = (0u64, 0u64);
-    for r in records {
-        let k = key_of(&r);
-        match by_key.get_mut(&k) {
-            None => {
-                order.push(k.clone());
-                by_key.insert(k, r);
-            }
-            Some(kept) if group => {
-                for (a, b) in kept.values.iter_mut().zip(r.values) {
-                    if a.is_null() {
-                        *a = b;
-                    }
-                }
-                add_cis(&mut kept.cis, r.cis);
-                kept.release |= r.release;
-                folded += 1;
-            }
-            Some(kept) => {
-                if kept.values == r.values {
-                    if r.cis.iter().all(|c| kept.cis.contains(c)) {
-                        dups += 1;
-                        continue;
-                    }
-                    // The same record again with other CIs (one row per CI):
-                    // one record affecting all of them.
-                    add_cis(&mut kept.cis, r.cis);
-                    folded += 1;
-                    continue;
-                }
-                folded += 1;
-                let stamp = |x: &Record| match updated.map(|u| &x.values[u]) {
-                    Some(Cell::Timestamp(t)) => *t,
-                    _ => i64::MIN,
-                };
-                // Ties go to the later row.
-                let order = (stamp(&r), &r.version).partial_cmp(&(stamp(kept), &kept.version));
-                if order != Some(std::cmp::Ordering::Less) {
-                    *kept = r;
-                }
-            }
-        }
-    }
-    let out = order.into_iter().filter_map(|k| by_key.remove(&k)).collect();
-    (out, folded, dups)
+fn prepared_rows(p: &Prepared) -> usize {
+    p.records.len() + p.rejects.len()
 }

@@ -13,7 +13,8 @@ use anyhow::Result;
 use duckdb::Connection;
 
 use super::profile::{HeaderIndex, KindMap, normalize_header};
-use super::{ColType, ImportOptions, builtin_profiles, canonical_profile, choose, read, table_columns, vocabularies};
+use super::detect::{canonical_profile, choose, vocabularies};
+use super::{ColType, ImportOptions, builtin_profiles, read, table_columns};
 use relkpi_parse::values::keyword_value;
 
 /// Distinct values listed per enumerated column at most.

@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use comfy_table::{Table, presets};
 
+use crate::kpi::Unit;
+
+mod tables;
+
+pub use tables::{import_summary, kpi_grid, print_kpi_table, write_trend};
+
 /// A grid of already-formatted cells.
 pub struct Grid {
     pub headers: Vec<String>,
@@ -50,15 +56,15 @@ impl Grid {
 }
 
 /// A KPI value for people, by unit.
-pub fn fmt_value(unit: &str, v: Option<f64>) -> String {
+pub fn fmt_value(unit: Unit, v: Option<f64>) -> String {
     let Some(v) = v else { return "n/a".into() };
     match unit {
-        "ratio" => format!("{:.1}%", v * 100.0),
-        "days" => format!("{v:.1} d"),
-        "hours" => format!("{v:.1} h"),
-        "score" => format!("{v:.2}"),
-        _ if v.fract() == 0.0 => format!("{v:.0}"),
-        _ => format!("{v:.2}"),
+        Unit::Ratio => format!("{:.1}%", v * 100.0),
+        Unit::Days => format!("{v:.1} d"),
+        Unit::Hours => format!("{v:.1} h"),
+        Unit::Score => format!("{v:.2}"),
+        Unit::Count if v.fract() == 0.0 => format!("{v:.0}"),
+        Unit::Count => format!("{v:.2}"),
     }
 }
 
@@ -118,14 +124,14 @@ pub fn write_json(out: &mut dyn Write, v: &impl serde::Serialize) -> Result<()> 
 }
 
 /// A signed change of a KPI value, by unit.
-pub fn fmt_delta(unit: &str, d: f64) -> String {
+pub fn fmt_delta(unit: Unit, d: f64) -> String {
     match unit {
-        "ratio" => format!("{:+.1} pp", d * 100.0),
-        "days" => format!("{d:+.1} d"),
-        "hours" => format!("{d:+.1} h"),
-        "score" => format!("{d:+.2}"),
-        _ if d.fract() == 0.0 => format!("{d:+.0}"),
-        _ => format!("{d:+.2}"),
+        Unit::Ratio => format!("{:+.1} pp", d * 100.0),
+        Unit::Days => format!("{d:+.1} d"),
+        Unit::Hours => format!("{d:+.1} h"),
+        Unit::Score => format!("{d:+.2}"),
+        Unit::Count if d.fract() == 0.0 => format!("{d:+.0}"),
+        Unit::Count => format!("{d:+.2}"),
     }
 }
 
@@ -135,9 +141,9 @@ mod tests {
 
     #[test]
     fn formats_by_unit() {
-        assert_eq!(fmt_value("ratio", Some(0.9234)), "92.3%");
-        assert_eq!(fmt_value("days", Some(3.25)), "3.2 d");
-        assert_eq!(fmt_value("count", Some(12.0)), "12");
-        assert_eq!(fmt_value("count", None), "n/a");
+        assert_eq!(fmt_value(Unit::Ratio, Some(0.9234)), "92.3%");
+        assert_eq!(fmt_value(Unit::Days, Some(3.25)), "3.2 d");
+        assert_eq!(fmt_value(Unit::Count, Some(12.0)), "12");
+        assert_eq!(fmt_value(Unit::Count, None), "n/a");
     }
 }

@@ -9,6 +9,13 @@ use duckdb::{AccessMode, Config, Connection, params};
 
 use crate::queries;
 
+pub mod checks;
+pub mod derived;
+pub mod schema;
+mod session;
+
+pub use session::Session;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     ReadWrite,

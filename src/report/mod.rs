@@ -8,77 +8,26 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::chart::{self, ChartSpec};
-use crate::cmd::compare::{self, CompareReport, Comparison};
-use crate::cmd::trend::{self, TrendReport};
-use crate::cmd::{check, review, schedule};
 use crate::config::Config;
-use crate::kpi::{self, KpiResult, PeriodOut, RecordRow};
+use crate::kpi::compare::{self, CompareReport, Comparison, Verdict};
+use crate::kpi::trend::{self, TrendReport};
+use crate::kpi::{self, Better, KpiDef, KpiResult, PeriodOut, Rag, RecordRow, Unit};
 use crate::output;
 use crate::period::Period;
 use crate::queries;
 use crate::ui::Progress;
+use crate::warehouse::{Session, checks};
+use charts::ChartSpec;
 
-/// The order KPIs appear in on the page: the ITIL release KPIs as KPIS.md
-/// lists them, then the DORA recovery time, then the change-level ones.
-const ORDER: &[&str] = &[
-    "release_success_rate",
-    "deployment_frequency",
-    "release_lead_time",
-    "defects_introduced",
-    "change_failure_rate",
-    "pending_release_backlog",
-    "rollback_rate",
-    "user_satisfaction",
-    "policy_compliance_rate",
-    "schedule_adherence_rate",
-    "failed_deployment_recovery_time",
-    "change_lead_time",
-    "change_rollback_rate",
-    "change_schedule_adherence_rate",
-    "emergency_change_rate",
-    "rework_rate",
-];
-
-/// Position of a KPI on the page; KPIs added later go last, by id.
-fn rank(id: &str) -> (usize, String) {
-    (
-        ORDER.iter().position(|x| *x == id).unwrap_or(ORDER.len()),
-        id.to_owned(),
-    )
-}
-
-/// KPIs shown as columns of the breakdown tables (the ones that make sense per
-/// service or team and fit on a page).
-const BREAKDOWN_KPIS: &[&str] = &[
-    "deployment_frequency",
-    "release_success_rate",
-    "change_failure_rate",
-    "rollback_rate",
-    "schedule_adherence_rate",
-    "release_lead_time",
-    "defects_introduced",
-    "policy_compliance_rate",
-];
-
-/// The drill-down tables: the records behind the bad news, by KPI.
-const DRILLDOWNS: &[(&str, &str)] = &[
-    ("release_success_rate", "Failed releases"),
-    ("rollback_rate", "Rolled-back releases"),
-    ("schedule_adherence_rate", "Late releases"),
-    ("change_failure_rate", "Failed changes"),
-    ("change_rollback_rate", "Rolled-back changes"),
-    ("policy_compliance_rate", "Policy violations"),
-    ("defects_introduced", "Incidents attributed to releases"),
-];
+pub mod charts;
+pub mod render;
+pub mod review;
+pub mod schedule;
 
 /// Weeks of the forward schedule shown after the period ("coming up").
 const UPCOMING_WEEKS: u32 = 6;
 /// Rows of the forward schedule the page shows.
 const UPCOMING_ROWS: usize = 200;
-
-/// The drill-downs that list releases: their rows link to review cards.
-const RELEASE_DRILLS: &[&str] = &["release_success_rate", "rollback_rate", "schedule_adherence_rate"];
 
 /// Rows shown per drill-down table; the rest are in kpis.json.
 const DRILL_ROWS: usize = 50;
@@ -205,8 +154,8 @@ pub struct DrillRow {
 pub struct Quality {
     pub rejected_total: i64,
     /// Rows rejected at import, by file and reason.
-    pub rejected: Vec<check::Finding>,
-    pub findings: Vec<check::Finding>,
+    pub rejected: Vec<checks::Finding>,
+    pub findings: Vec<checks::Finding>,
     pub unattributed_incidents: i64,
     pub not_evaluated: Vec<String>,
 }
@@ -263,46 +212,51 @@ pub struct Built {
     pub cards: Vec<review::Card>,
 }
 
-pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progress: &Progress) -> Result<Built> {
+pub fn build(session: &Session, req: &ReportRequest, progress: &Progress) -> Result<Built> {
+    let (conn, cfg) = (session.conn(), &session.config);
+    // The KPIs as their headers place them: page order, breakdown columns,
+    // drill-down tables.
+    let mut defs = kpi::kpi_defs()?;
+    defs.sort_by(|a, b| a.rank().cmp(&b.rank()));
+    let rank = |id: &str| defs.iter().position(|d| d.id == id).unwrap_or(defs.len());
     // compare, the trend months, two breakdowns, the checks, the charts.
-    progress.inc_length(u64::from(req.months) + 5 + ORDER.len() as u64);
+    progress.inc_length(u64::from(req.months) + 5 + defs.len() as u64);
     progress.message("policies");
     let clock = crate::ui::Phases::start("report");
-    let prep = kpi::prepare(conn, cfg)?;
+    let prep = session.prepared()?;
     clock.lap("attribution and policies");
     progress.step(format!("{} against {}", req.period.label, req.against.label));
-    let cmp = compare::compare(
-        conn,
-        cfg,
-        &prep,
-        &req.period,
-        &req.against,
-        &[],
-        compare::Significance {
-            level: req.level,
-            min_records: req.min_records,
-        },
-    )?;
+    let sig = compare::Significance {
+        level: req.level,
+        min_records: req.min_records,
+    };
+    let mut cmp = compare::compare(session, &req.period, &req.against, &[], sig)?;
     clock.lap("compare");
     progress.step("trend");
-    let mut cmp = cmp;
     cmp.kpis.sort_by_key(|k| rank(&k.current.id));
-    let mut tr = trend::trend(conn, cfg, &prep, &req.period, req.months, &[], progress)?;
+    let mut tr = trend::trend(conn, cfg, prep, &req.period, req.months, &[], progress)?;
     tr.series.sort_by_key(|s| rank(&s.id));
     clock.lap("trend");
     let mut breakdowns = Vec::new();
-    let ids: Vec<String> = BREAKDOWN_KPIS.iter().map(|s| s.to_string()).collect();
+    let mut columns: Vec<&KpiDef> = defs.iter().filter(|d| d.breakdown.is_some()).collect();
+    columns.sort_by_key(|d| d.breakdown);
+    let ids: Vec<String> = columns.iter().map(|d| d.id.clone()).collect();
     for (dim, label) in [("service", "Service"), ("team", "Team")] {
         progress.step(format!("by {dim}"));
-        let rep = kpi::compute(conn, cfg, &prep, &req.period, Some(dim), &ids)?;
-        breakdowns.push(breakdown(label, dim, &rep.kpis));
+        let rep = kpi::compute(conn, cfg, prep, &req.period, Some(dim), &ids)?;
+        breakdowns.push(breakdown(label, dim, &ids, &rep.kpis));
     }
     clock.lap("breakdowns");
     progress.step("review cards and the forward schedule");
     // Cards for the releases the drill-down tables show (the bad news), not for
     // every release of the period: `relkpi review --period` writes those.
     let mut card_ids: Vec<String> = Vec::new();
-    for id in RELEASE_DRILLS {
+    let release_drills: Vec<&str> = defs
+        .iter()
+        .filter(|d| d.drill.is_some() && d.records_of.as_deref() == Some("releases"))
+        .map(|d| d.id.as_str())
+        .collect();
+    for id in &release_drills {
         if let Some(c) = cmp.kpis.iter().find(|k| k.current.id == *id) {
             for r in c.records.current.iter().take(DRILL_ROWS) {
                 if !card_ids.contains(&r.record_id) {
@@ -332,7 +286,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
         .collect();
     clock.lap("forward schedule");
     progress.step("data-quality checks");
-    let findings = check::findings_par(conn, cfg, &prep)?;
+    let findings = checks::findings_par(conn, cfg, prep)?;
     clock.lap("checks");
     let quality = quality(&prep.policies, findings);
     let specs: Vec<(String, ChartSpec)> = tr
@@ -348,7 +302,7 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
             id: id.clone(),
             title: spec.title.clone(),
             caption: series.map(caption).unwrap_or_default(),
-            svg: chart::svg(spec).with_context(|| format!("chart of {id}"))?,
+            svg: charts::svg(spec).with_context(|| format!("chart of {id}"))?,
             svg_file: format!("charts/{id}.svg"),
             png_file: format!("charts/{id}.png"),
         });
@@ -359,44 +313,50 @@ pub fn build(conn: &duckdb::Connection, cfg: &Config, req: &ReportRequest, progr
     let summary = vec![
         SummaryItem {
             label: "improved".into(),
-            count: count(&|t| t.verdict == "improved"),
+            count: count(&|t| t.verdict == Verdict::Improved.as_str()),
             class: "good".into(),
         },
         SummaryItem {
             label: "worsened".into(),
-            count: count(&|t| t.verdict == "worsened"),
+            count: count(&|t| t.verdict == Verdict::Worsened.as_str()),
             class: "bad".into(),
         },
         SummaryItem {
             label: "red".into(),
-            count: count(&|t| t.rag == "red"),
+            count: count(&|t| t.rag == Rag::Red.as_str()),
             class: "red".into(),
         },
         SummaryItem {
             label: "amber".into(),
-            count: count(&|t| t.rag == "amber"),
+            count: count(&|t| t.rag == Rag::Amber.as_str()),
             class: "amber".into(),
         },
         SummaryItem {
             label: "green".into(),
-            count: count(&|t| t.rag == "green"),
+            count: count(&|t| t.rag == Rag::Green.as_str()),
             class: "green".into(),
         },
     ];
-    let drilldowns = DRILLDOWNS
+    let mut drilled: Vec<&KpiDef> = defs.iter().filter(|d| d.drill.is_some()).collect();
+    drilled.sort_by_key(|d| d.drill.as_ref().map(|x| x.order));
+    let drilldowns = drilled
         .iter()
-        .filter_map(|(id, title)| {
-            let c = cmp.kpis.iter().find(|k| k.current.id == *id)?;
-            Some(drill(id, title, &c.records.current, &cards))
+        .filter_map(|d| {
+            let title = &d.drill.as_ref()?.title;
+            let c = cmp.kpis.iter().find(|k| k.current.id == d.id)?;
+            let links = d.records_of.as_deref() == Some("releases");
+            Some(drill(&d.id, title, links, &c.records.current, &cards))
         })
         .collect();
-    let methodology = kpi::kpi_defs()?
+    let mut by_id = kpi::kpi_defs()?;
+    by_id.sort_by(|a, b| a.id.cmp(&b.id));
+    let methodology = by_id
         .into_iter()
         .map(|d| Method {
             id: d.id,
             title: d.title,
-            unit: d.unit,
-            better: d.better,
+            unit: d.unit.as_str().to_owned(),
+            better: d.better.as_str().to_owned(),
             definition: d.definition,
             origin: d.origin,
         })
@@ -477,11 +437,11 @@ pub fn period_text(p: &Period) -> String {
     format!("{} – {}", p.from.format("%-d %b %Y"), last.format("%-d %b %Y"))
 }
 
-fn target_text(cfg: &Config, id: &str, unit: &str, better: &str) -> String {
+fn target_text(cfg: &Config, id: &str, unit: Unit, better: Better) -> String {
     match cfg.targets.get(id) {
         Some(t) => format!(
             "target {} {}",
-            if better == "higher" { "≥" } else { "≤" },
+            if better == Better::Higher { "≥" } else { "≤" },
             output::fmt_value(unit, Some(t.green))
         ),
         None => String::new(),
@@ -489,20 +449,20 @@ fn target_text(cfg: &Config, id: &str, unit: &str, better: &str) -> String {
 }
 
 fn basis(k: &KpiResult) -> String {
-    match (k.unit.as_str(), k.numerator, k.denominator) {
-        ("ratio", Some(n), Some(d)) => format!("{n} of {d}"),
-        ("days" | "hours" | "score", _, _) => format!("median of {}", k.count),
+    match (k.unit, k.numerator, k.denominator) {
+        (Unit::Ratio, Some(n), Some(d)) => format!("{n} of {d}"),
+        (Unit::Days | Unit::Hours | Unit::Score, _, _) => format!("median of {}", k.count),
         _ => String::new(),
     }
 }
 
 fn tile(c: &Comparison, cfg: &Config) -> Tile {
     let k = &c.current;
-    let verdict_class = match c.verdict.as_str() {
-        "improved" => "good",
-        "worsened" => "bad",
-        "unchanged" => "flat",
-        _ => "muted",
+    let verdict_class = match c.verdict {
+        Verdict::Improved => "good",
+        Verdict::Worsened => "bad",
+        Verdict::Unchanged => "flat",
+        Verdict::NotSignificant | Verdict::TooFewRecords | Verdict::NoData => "muted",
     };
     let arrow = match c.delta {
         Some(d) if d > 1e-12 => "▲",
@@ -511,22 +471,22 @@ fn tile(c: &Comparison, cfg: &Config) -> Tile {
         None => "",
     };
     let delta = match (c.delta, c.delta_rel) {
-        (Some(d), Some(r)) => format!("{} ({:+.0}%)", output::fmt_delta(&k.unit, d), r * 100.0),
-        (Some(d), None) => output::fmt_delta(&k.unit, d),
+        (Some(d), Some(r)) => format!("{} ({:+.0}%)", output::fmt_delta(k.unit, d), r * 100.0),
+        (Some(d), None) => output::fmt_delta(k.unit, d),
         _ => String::new(),
     };
     Tile {
         id: k.id.clone(),
         title: k.title.clone(),
-        value: output::fmt_value(&k.unit, k.value),
+        value: output::fmt_value(k.unit, k.value),
         basis: basis(k),
-        against_value: output::fmt_value(&k.unit, c.against.value),
+        against_value: output::fmt_value(k.unit, c.against.value),
         delta,
-        verdict: c.verdict.clone(),
+        verdict: c.verdict.as_str().to_owned(),
         verdict_class: verdict_class.into(),
         arrow: arrow.into(),
-        rag: k.rag.clone().unwrap_or_default(),
-        target: target_text(cfg, &k.id, &k.unit, &k.better),
+        rag: k.rag.map(Rag::as_str).unwrap_or_default().to_owned(),
+        target: target_text(cfg, &k.id, k.unit, k.better),
         dora_band: k
             .extra
             .get("dora_band")
@@ -548,14 +508,14 @@ fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec
         .map(|v| (cmp.against.label.clone(), v));
     ChartSpec {
         title: s.title.clone(),
-        unit: s.unit.clone(),
+        unit: s.unit,
         labels: s.points.iter().map(|p| p.period.label.clone()).collect(),
         values: s.points.iter().map(|p| p.value).collect(),
         rolling: s.points.iter().map(|p| p.rolling_3m).collect(),
         target_green: target.map(|t| t.green),
         target_amber: target.map(|t| t.amber),
         against,
-        kind: ChartSpec::default_kind(&s.unit),
+        kind: ChartSpec::default_kind(s.unit),
         width: 640,
         height: 270,
     }
@@ -563,7 +523,7 @@ fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec
 
 fn caption(s: &trend::Series) -> String {
     let shown: Vec<f64> = s.points.iter().filter_map(|p| p.value).collect();
-    let better = if s.better == "higher" {
+    let better = if s.better == Better::Higher {
         "higher is better"
     } else {
         "lower is better"
@@ -575,15 +535,16 @@ fn caption(s: &trend::Series) -> String {
         (Some(lo), Some(hi)) => format!(
             "{} months; {better}; lowest {}, highest {}.",
             s.points.len(),
-            output::fmt_value(&s.unit, Some(lo)),
-            output::fmt_value(&s.unit, Some(hi))
+            output::fmt_value(s.unit, Some(lo)),
+            output::fmt_value(s.unit, Some(hi))
         ),
         _ => format!("{} months; {better}; no data.", s.points.len()),
     }
 }
 
-fn breakdown(label: &str, dim: &str, kpis: &[KpiResult]) -> Breakdown {
-    let defs: Vec<&KpiResult> = BREAKDOWN_KPIS
+/// A breakdown table: one row per group, one column per KPI of `ids` (in order).
+fn breakdown(label: &str, dim: &str, ids: &[String], kpis: &[KpiResult]) -> Breakdown {
+    let defs: Vec<&KpiResult> = ids
         .iter()
         .filter_map(|id| kpis.iter().find(|k| &k.id == id))
         .collect();
@@ -592,7 +553,7 @@ fn breakdown(label: &str, dim: &str, kpis: &[KpiResult]) -> Breakdown {
         let Some(g) = k.group.as_ref().and_then(|g| g.get(dim)) else {
             continue;
         };
-        if BREAKDOWN_KPIS.contains(&k.id.as_str()) {
+        if ids.contains(&k.id) {
             groups.entry(g.clone()).or_default().insert(k.id.clone(), k);
         }
     }
@@ -606,8 +567,8 @@ fn breakdown(label: &str, dim: &str, kpis: &[KpiResult]) -> Breakdown {
                 .iter()
                 .map(|d| match m.get(&d.id) {
                     Some(k) => Cell {
-                        text: output::fmt_value(&k.unit, k.value),
-                        rag: k.rag.clone().unwrap_or_default(),
+                        text: output::fmt_value(k.unit, k.value),
+                        rag: k.rag.map(Rag::as_str).unwrap_or_default().to_owned(),
                     },
                     None => Cell {
                         text: "–".into(),
@@ -638,8 +599,9 @@ fn records_explanation(id: &str) -> String {
         .unwrap_or_default()
 }
 
-fn drill(id: &str, title: &str, records: &[RecordRow], cards: &[review::Card]) -> Drill {
-    let release_kpi = RELEASE_DRILLS.contains(&id);
+/// A drill-down table; `release_kpi`: its records are releases, whose rows
+/// link to their review cards.
+fn drill(id: &str, title: &str, release_kpi: bool, records: &[RecordRow], cards: &[review::Card]) -> Drill {
     let rows = records
         .iter()
         .take(DRILL_ROWS)
@@ -668,8 +630,8 @@ fn drill(id: &str, title: &str, records: &[RecordRow], cards: &[review::Card]) -
     }
 }
 
-fn quality(policies: &[kpi::PolicyStatus], findings: Vec<check::Finding>) -> Quality {
-    let (rejected, findings): (Vec<check::Finding>, Vec<check::Finding>) =
+fn quality(policies: &[kpi::PolicyStatus], findings: Vec<checks::Finding>) -> Quality {
+    let (rejected, findings): (Vec<checks::Finding>, Vec<checks::Finding>) =
         findings.into_iter().partition(|f| f.check == "rejected_rows");
     let rejected_total = rejected.iter().map(|r| r.count).sum();
     let unattributed_incidents = findings

@@ -13,9 +13,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
+use crate::kpi::Unit;
 use crate::output;
 
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 /// The family every chart uses; registered once from the embedded font.
@@ -50,7 +51,7 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct ChartSpec {
     pub title: String,
-    pub unit: String,
+    pub unit: Unit,
     pub labels: Vec<String>,
     pub values: Vec<Option<f64>>,
     /// Rolling 3-month value per period, drawn lighter (empty to leave out).
@@ -66,23 +67,23 @@ pub struct ChartSpec {
 
 impl ChartSpec {
     /// Bars for counts, lines for rates, durations and scores.
-    pub fn default_kind(unit: &str) -> Kind {
-        if unit == "count" { Kind::Bar } else { Kind::Line }
+    pub fn default_kind(unit: Unit) -> Kind {
+        if unit == Unit::Count { Kind::Bar } else { Kind::Line }
     }
 }
 
 /// Values as drawn: ratios in per cent.
-fn scale(unit: &str, v: f64) -> f64 {
-    if unit == "ratio" { v * 100.0 } else { v }
+fn scale(unit: Unit, v: f64) -> f64 {
+    if unit == Unit::Ratio { v * 100.0 } else { v }
 }
 
-fn axis_title(unit: &str) -> &'static str {
+fn axis_title(unit: Unit) -> &'static str {
     match unit {
-        "ratio" => "per cent",
-        "days" => "days",
-        "hours" => "hours",
-        "score" => "score",
-        _ => "count",
+        Unit::Ratio => "per cent",
+        Unit::Days => "days",
+        Unit::Hours => "hours",
+        Unit::Score => "score",
+        Unit::Count => "count",
     }
 }
 
@@ -141,11 +142,11 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         .map_err(pe)?;
 
     let n = spec.values.len().max(1);
-    let values: Vec<Option<f64>> = spec.values.iter().map(|v| v.map(|x| scale(&spec.unit, x))).collect();
-    let rolling: Vec<Option<f64>> = spec.rolling.iter().map(|v| v.map(|x| scale(&spec.unit, x))).collect();
-    let green = spec.target_green.map(|x| scale(&spec.unit, x));
-    let amber = spec.target_amber.map(|x| scale(&spec.unit, x));
-    let against = spec.against.as_ref().map(|(l, v)| (l.clone(), scale(&spec.unit, *v)));
+    let values: Vec<Option<f64>> = spec.values.iter().map(|v| v.map(|x| scale(spec.unit, x))).collect();
+    let rolling: Vec<Option<f64>> = spec.rolling.iter().map(|v| v.map(|x| scale(spec.unit, x))).collect();
+    let green = spec.target_green.map(|x| scale(spec.unit, x));
+    let amber = spec.target_amber.map(|x| scale(spec.unit, x));
+    let against = spec.against.as_ref().map(|(l, v)| (l.clone(), scale(spec.unit, *v)));
 
     // Legend, right-aligned in the title row: only what is drawn.
     let mut legend: Vec<(String, RGBColor, bool)> = vec![(
@@ -197,7 +198,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         .chain(amber)
         .chain(against.as_ref().map(|a| a.1))
         .fold(0.0f64, f64::max);
-    if spec.unit == "ratio" {
+    if spec.unit == Unit::Ratio {
         ymax = if ymax > 0.0 { (ymax * 1.15).min(100.0) } else { 100.0 };
     } else {
         ymax = if ymax > 0.0 { ymax * 1.15 } else { 1.0 };
@@ -225,8 +226,8 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         }
         labels.get(i).cloned().unwrap_or_default()
     };
-    let unit = spec.unit.clone();
-    let y_fmt = |y: &f64| axis_value(&unit, *y);
+    let unit = spec.unit;
+    let y_fmt = |y: &f64| axis_value(unit, *y);
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -237,7 +238,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         .x_label_formatter(&x_fmt)
         .y_labels(6)
         .y_label_formatter(&y_fmt)
-        .y_desc(axis_title(&spec.unit))
+        .y_desc(axis_title(spec.unit))
         .axis_desc_style((FAMILY, pt(14.0)).into_font().color(&MUTED))
         .label_style((FAMILY, pt(14.0)).into_font().color(&MUTED))
         .draw()
@@ -299,7 +300,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
     if let Some(i) = last
         && let Some(v) = values[i]
     {
-        let text = output::fmt_value(&spec.unit, spec.values[i]);
+        let text = output::fmt_value(spec.unit, spec.values[i]);
         // Above the point, or below it when the point is near the top.
         let high = v > ymax * 0.85;
         let font = (FAMILY, pt(16.0))
@@ -345,10 +346,10 @@ fn segments(values: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Axis tick labels (values already scaled for display).
-fn axis_value(unit: &str, y: f64) -> String {
+fn axis_value(unit: Unit, y: f64) -> String {
     match unit {
-        "ratio" => format!("{y:.0}%"),
-        "score" => format!("{y:.1}"),
+        Unit::Ratio => format!("{y:.0}%"),
+        Unit::Score => format!("{y:.1}"),
         _ if y.abs() >= 10.0 || y.fract().abs() < 1e-9 => format!("{y:.0}"),
         _ => format!("{y:.1}"),
     }
@@ -361,7 +362,7 @@ mod tests {
     fn spec(n: usize) -> ChartSpec {
         ChartSpec {
             title: "Change failure rate <&>".into(),
-            unit: "ratio".into(),
+            unit: Unit::Ratio,
             labels: (0..n).map(|i| format!("{}-{:02}", 2023 + i / 12, i % 12 + 1)).collect(),
             values: (0..n)
                 .map(|i| if i == 3 { None } else { Some(0.1 + i as f64 / 100.0) })
@@ -396,7 +397,7 @@ mod tests {
     fn bars_and_empty_chart() {
         let mut sp = spec(6);
         sp.kind = Kind::Bar;
-        sp.unit = "count".into();
+        sp.unit = Unit::Count;
         sp.values = vec![Some(3.0), Some(0.0), None, Some(7.0), Some(2.0), Some(5.0)];
         let s = svg(&sp).unwrap();
         assert!(s.matches("<rect").count() >= 5);

@@ -1,0 +1,212 @@
+//! The tables relkpi prints for people: the KPIs of a period, an import's summary.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::Grid;
+use crate::cli::Format;
+use crate::import::FileSummary;
+use crate::kpi::trend::TrendReport;
+use crate::kpi::KpiReport;
+
+/// The KPI rows; `raw` keeps machine values (CSV), else values are formatted.
+pub fn kpi_grid(report: &KpiReport, raw: bool) -> Grid {
+    let by = report.settings.by.clone();
+    let mut headers = vec!["id", "title", "unit", "better"];
+    if let Some(b) = &by {
+        headers.push(b);
+    }
+    headers.extend(["value", "numerator", "denominator", "count", "dora_band", "rag", "note"]);
+    if raw {
+        headers.push("extra");
+    }
+    let mut g = Grid::new(&headers);
+    for k in &report.kpis {
+        let mut row = vec![k.id.clone(), k.title.clone(), k.unit.as_str().to_owned(), k.better.as_str().to_owned()];
+        if let Some(b) = &by {
+            row.push(k.group.as_ref().and_then(|g| g.get(b)).cloned().unwrap_or_default());
+        }
+        row.push(if raw {
+            super::fmt_opt(k.value)
+        } else {
+            super::fmt_value(k.unit, k.value)
+        });
+        row.push(super::fmt_opt(k.numerator));
+        row.push(super::fmt_opt(k.denominator));
+        row.push(k.count.to_string());
+        row.push(
+            k.extra
+                .get("dora_band")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned(),
+        );
+        row.push(k.rag.map(|r| r.as_str()).unwrap_or_default().to_owned());
+        row.push(k.note.clone().unwrap_or_default());
+        if raw {
+            row.push(serde_json::Value::Object(k.extra.clone()).to_string());
+        }
+        g.rows.push(row);
+    }
+    g
+}
+
+pub fn print_kpi_table(out: &mut dyn Write, report: &KpiReport) -> Result<()> {
+    writeln!(
+        out,
+        "KPIs for {} [{} .. {}), window {} days, major priority <= {}",
+        report.period.label,
+        report.period.from,
+        report.period.to,
+        report.settings.window_days,
+        report.settings.major_priority
+    )?;
+    let mut g = kpi_grid(report, false);
+    // The table drops the unit and direction columns: the value shows the unit.
+    for r in g.rows.iter_mut() {
+        r.remove(3);
+        r.remove(2);
+        r.remove(0);
+    }
+    g.headers.remove(3);
+    g.headers.remove(2);
+    g.headers.remove(0);
+    g.write_table(out)?;
+    let not_eval: Vec<String> = report
+        .policies
+        .iter()
+        .filter(|p| !p.not_evaluated.is_empty())
+        .map(|p| format!("{} ({})", p.id, p.not_evaluated.join(", ")))
+        .collect();
+    if !not_eval.is_empty() {
+        writeln!(out, "policies not evaluated (no data): {}", not_eval.join("; "))?;
+    }
+    Ok(())
+}
+
+/// The summary of one file, as printed after it.
+pub fn import_summary(s: &FileSummary) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{}: {} {} ({} {}, dates {}), batch {}",
+        s.file, s.source, s.kind, s.format, s.encoding, s.date_order, s.batch_id
+    );
+    let _ = write!(
+        out,
+        "\n  read {} = inserted {} + updated {} + unchanged {} + stale {} + folded {} + blank {} + skipped {} + rejected {}",
+        s.read, s.inserted, s.updated, s.unchanged, s.stale, s.folded, s.blank, s.skipped, s.rejected
+    );
+    if s.derived_releases > 0 {
+        let _ = write!(out, "\n  releases derived from release changes: {}", s.derived_releases);
+    }
+    if !s.detected.is_empty() {
+        let _ = write!(out, "\n  detected: {}", s.detected);
+    }
+    let cov = &s.coverage;
+    if !cov.used.is_empty() {
+        let used: Vec<String> = cov
+            .used
+            .iter()
+            .map(|u| format!("{} <- {:?}", u.column, u.header))
+            .collect();
+        let _ = write!(out, "\n  columns used: {}", used.join(", "));
+    }
+    if !cov.ignored.is_empty() {
+        let _ = write!(out, "\n  headers ignored: {}", cov.ignored.join(", "));
+    }
+    if !cov.missing.is_empty() {
+        let _ = write!(out, "\n  canonical columns left empty: {}", cov.missing.join(", "));
+    }
+    for c in &cov.costs {
+        let _ = write!(out, "\n  cost: {c}");
+    }
+    for u in &s.unmapped_values {
+        match &u.mapped_to {
+            Some(v) => {
+                let _ = write!(
+                    out,
+                    "\n  unrecognised {} value {:?} mapped to {v:?} by keyword ({} rows)",
+                    u.column, u.value, u.rows
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "\n  unrecognised {} value {:?} kept as is ({} rows)",
+                    u.column, u.value, u.rows
+                );
+            }
+        }
+    }
+    for w in &s.warnings {
+        let _ = write!(out, "\n  warning: {w}");
+    }
+    if s.rejected > 0 {
+        let _ = write!(
+            out,
+            "\n  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {}\"`",
+            s.rejected, s.batch_id
+        );
+    }
+    out
+}
+
+
+/// A trend as JSON, CSV or a table of months.
+pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) -> Result<()> {
+    match format {
+        Format::Json => super::write_json(out, &report)?,
+        Format::Csv => {
+            let mut grid = Grid::new(&[
+                "id",
+                "period",
+                "from",
+                "to",
+                "value",
+                "numerator",
+                "denominator",
+                "count",
+                "rolling_3m",
+                "note",
+            ]);
+            for s in &report.series {
+                for p in &s.points {
+                    grid.rows.push(vec![
+                        s.id.clone(),
+                        p.period.label.clone(),
+                        p.period.from.clone(),
+                        p.period.to.clone(),
+                        super::fmt_opt(p.value),
+                        super::fmt_opt(p.numerator),
+                        super::fmt_opt(p.denominator),
+                        p.count.to_string(),
+                        super::fmt_opt(p.rolling_3m),
+                        p.note.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+            grid.write_csv(out)?;
+        }
+        Format::Table => {
+            let labels: Vec<String> = report
+                .series
+                .first()
+                .map(|s| s.points.iter().map(|p| p.period.label.clone()).collect())
+                .unwrap_or_default();
+            let mut headers: Vec<&str> = vec!["KPI"];
+            headers.extend(labels.iter().map(String::as_str));
+            let mut grid = Grid::new(&headers);
+            for s in &report.series {
+                let mut row = vec![s.title.clone()];
+                row.extend(s.points.iter().map(|p| super::fmt_value(s.unit, p.value)));
+                grid.rows.push(row);
+            }
+            writeln!(out, "{} months ending {}", report.months, report.period.label)?;
+            grid.write_table(out)?;
+        }
+    }
+    Ok(())
+}
