@@ -301,6 +301,11 @@ pub struct CompareArgs {
     /// List the records behind each KPI in the table output (JSON always has them).
     #[arg(long)]
     pub records: bool,
+    /// Explain each change by its drivers: the groups (service, team, change
+    /// type, risk, source) whose own rate or share of the work moved it. The
+    /// table shows the N largest under each KPI (default 3); JSON carries all.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+    pub drivers: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -315,6 +320,12 @@ pub struct TrendArgs {
     /// Only these KPIs (repeatable or comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub kpi: Vec<String>,
+    /// Process-behaviour limits: each KPI's centre line and natural process
+    /// limits (XmR, or a p-chart for ratios with small or varying
+    /// denominators) from the baseline months (`[limits]` in relkpi.toml), and
+    /// the months that signal a change.
+    #[arg(long)]
+    pub limits: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -19,6 +19,7 @@ pub struct Config {
     pub dora: Dora,
     pub policies: Policies,
     pub compare: Compare,
+    pub limits: Limits,
     /// Folder of the file this came from (relative paths resolve against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -78,6 +79,28 @@ pub struct Compare {
     pub min_records: i64,
 }
 
+/// The baseline of the process-behaviour limits (`trend --limits`, the
+/// report): the first `baseline_months` months of the series shown, or the
+/// months from `baseline_from` to `baseline_to` (inclusive, `YYYY-MM`), so a
+/// review can ask whether the process changed after an improvement.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub baseline_months: u32,
+    pub baseline_from: Option<String>,
+    pub baseline_to: Option<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            baseline_months: 12,
+            baseline_from: None,
+            baseline_to: None,
+        }
+    }
+}
+
 impl Default for Compare {
     fn default() -> Self {
         Compare {
@@ -129,6 +152,7 @@ impl Default for Config {
             dora: Dora::default(),
             policies: Policies::default(),
             compare: Compare::default(),
+            limits: Limits::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -185,6 +209,18 @@ impl Config {
         }
         if !DORA_EDITIONS.contains(&self.dora.edition) {
             bail!("{origin}: dora.edition must be one of 2021, 2023, 2024");
+        }
+        let l = &self.limits;
+        if l.baseline_from.is_some() != l.baseline_to.is_some() {
+            bail!("{origin}: limits.baseline_from and limits.baseline_to go together");
+        }
+        for m in [&l.baseline_from, &l.baseline_to].into_iter().flatten() {
+            if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err() {
+                bail!("{origin}: limits baseline month {m:?} is not YYYY-MM");
+            }
+        }
+        if l.baseline_months < 6 {
+            bail!("{origin}: limits.baseline_months must be 6 or more (limits from fewer months mislead)");
         }
         for w in &self.freeze_windows {
             let from = parse_ts(&w.from).with_context(|| format!("{origin}: freeze window {:?}: from", w.name))?;

@@ -49,6 +49,7 @@ pub fn run(g: &GlobalArgs, a: ChartArgs) -> Result<u8> {
         target_green: target.map(|t| t.green),
         target_amber: target.map(|t| t.amber),
         against,
+        limits: None,
         kind: match a.kind {
             ChartKind::Auto => ChartSpec::default_kind(series.unit),
             ChartKind::Line => Kind::Line,

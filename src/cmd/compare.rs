@@ -23,7 +23,7 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
     }
     let min_records = a.min_records.unwrap_or(s.config.compare.min_records);
     let sig = Significance { level, min_records };
-    let report = compare(&s, &cur, &prev, &a.kpi, sig)?;
+    let report = compare(&s, &cur, &prev, &a.kpi, sig, a.drivers.is_some())?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,
@@ -35,6 +35,9 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
                 report.period.label, report.against.label, level, min_records
             )?;
             grid(&report, false).write_table(&mut out)?;
+            if let Some(n) = a.drivers {
+                print_drivers(&mut out, &report, n)?;
+            }
             if a.records {
                 print_records(&mut out, &report)?;
             }
@@ -143,6 +146,46 @@ fn print_records(out: &mut dyn Write, r: &CompareReport) -> Result<()> {
             if recs.len() > 20 {
                 writeln!(out, "    ... {} more (see --format json)", recs.len() - 20)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The N largest drivers under each KPI that moved.
+fn print_drivers(out: &mut dyn Write, r: &CompareReport, n: usize) -> Result<()> {
+    for k in &r.kpis {
+        let Some(e) = &k.explanation else { continue };
+        // Nothing moved, nothing to explain.
+        if e.drivers.is_empty() && e.medians.is_empty() || k.delta.is_none_or(|d| d.abs() < 1e-12) {
+            continue;
+        }
+        let c = &k.current;
+        let change = k.delta.map(|d| output::fmt_delta(c.unit, d)).unwrap_or_default();
+        writeln!(out, "\n{} {change}: drivers", c.title)?;
+        for d in e.drivers.iter().filter(|d| d.total.abs() >= 1e-12).take(n) {
+            writeln!(out, "  {}", output::driver_text(c.unit, d))?;
+        }
+        if !e.medians.is_empty() {
+            writeln!(out, "  (a median does not add up over groups: each group's median and share of the records)")?;
+        }
+        for m in e.medians.iter().take(n) {
+            let v = |g: &Option<kpi::explain::GroupValue>| match g {
+                Some(g) => format!(
+                    "{} ({:.0}% of {} records)",
+                    output::fmt_value(c.unit, g.value),
+                    g.share.unwrap_or(0.0) * 100.0,
+                    g.records
+                ),
+                None => "none".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {} {}: {} → {}",
+                m.dimension.replace('_', " "),
+                m.group,
+                v(&m.from),
+                v(&m.to)
+            )?;
         }
     }
     Ok(())

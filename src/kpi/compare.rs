@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::kpi::explain::{self, Explanation};
 use crate::kpi::{self, Better, KpiDef, KpiResult, PeriodOut, RecordRow, SigTest, stats};
 use crate::period::Period;
 use crate::warehouse::Session;
@@ -97,6 +98,9 @@ pub struct Comparison {
     pub test: Option<String>,
     pub p_value: Option<f64>,
     pub records: Records,
+    /// Why it moved (`compare --drivers`, the report): the groups' drivers.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,9 +130,30 @@ pub struct Significance {
     pub min_records: i64,
 }
 
-/// Compare the session's warehouse over `cur` with `prev`.
-pub fn compare(s: &Session, cur: &Period, prev: &Period, ids: &[String], sig: Significance) -> Result<CompareReport> {
-    compare_on(s.conn(), &s.config, s.prepared()?, cur, prev, ids, sig)
+/// Compare the session's warehouse over `cur` with `prev`; with `drivers`,
+/// explain each KPI's change by its groups (`explain`).
+pub fn compare(
+    s: &Session,
+    cur: &Period,
+    prev: &Period,
+    ids: &[String],
+    sig: Significance,
+    drivers: bool,
+) -> Result<CompareReport> {
+    let mut report = compare_on(s.conn(), &s.config, s.prepared()?, cur, prev, ids, sig)?;
+    if drivers {
+        let defs = kpi::kpi_defs()?;
+        let compared: Vec<&KpiDef> = defs
+            .iter()
+            .filter(|d| report.kpis.iter().any(|k| k.current.id == d.id))
+            .collect();
+        for (id, e) in explain::explain(s, &compared, prev, cur)? {
+            if let Some(k) = report.kpis.iter_mut().find(|k| k.current.id == id) {
+                k.explanation = Some(e);
+            }
+        }
+    }
+    Ok(report)
 }
 
 fn compare_on(
@@ -274,6 +299,7 @@ fn compare_one(
         test,
         p_value,
         records,
+        explanation: None,
     }
 }
 

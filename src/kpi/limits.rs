@@ -107,6 +107,7 @@ pub struct Sample {
     pub denominator: Option<f64>,
 }
 
+#[cfg(test)]
 impl Sample {
     /// A month of a KPI that is not a ratio.
     pub fn of(value: f64) -> Self {

@@ -16,6 +16,7 @@ use crate::config::Config;
 pub mod compare;
 pub mod defs;
 pub mod drivers;
+pub mod explain;
 pub mod limits;
 mod parallel;
 pub mod params;

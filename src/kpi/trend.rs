@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::kpi::limits::{self, Limits, Sample};
 use crate::kpi::{self, Better, PeriodOut, Rolling, Unit};
 use crate::period::Period;
 use crate::ui::Progress;
@@ -31,6 +32,9 @@ pub struct Series {
     pub unit: Unit,
     pub better: Better,
     pub points: Vec<Point>,
+    /// Process-behaviour limits and signals (`add_limits`), one per point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 #[derive(Debug, Serialize)]
@@ -178,6 +182,7 @@ pub fn trend(
                     unit: k.unit,
                     better: k.better,
                     points: vec![point],
+                    limits: None,
                 }),
             }
         }
@@ -190,9 +195,71 @@ pub fn trend(
 }
 
 
+/// The fewest months a series needs for process-behaviour limits.
+pub const MIN_LIMIT_MONTHS: usize = 12;
+
+/// The baseline months of a series of `labels` (oldest first): the months
+/// from `baseline_from` to `baseline_to` when configured, else the first
+/// `baseline_months`.
+fn baseline(labels: &[&str], cfg: &crate::config::Limits) -> std::ops::Range<usize> {
+    match (&cfg.baseline_from, &cfg.baseline_to) {
+        (Some(from), Some(to)) => {
+            let inside = |l: &&str| *l >= from.as_str() && *l <= to.as_str();
+            let first = labels.iter().position(|l| inside(l)).unwrap_or(labels.len());
+            let end = labels.iter().rposition(|l| inside(l)).map_or(first, |i| i + 1);
+            first..end
+        }
+        _ => 0..(cfg.baseline_months as usize).min(labels.len()),
+    }
+}
+
+/// Add each series' process-behaviour limits (`kpi::limits`): series of at
+/// least `MIN_LIMIT_MONTHS` months whose baseline holds enough values.
+/// Ratios are bounded to [0, 1], other KPIs to 0 and above.
+pub fn add_limits(report: &mut TrendReport, cfg: &crate::config::Limits) {
+    for s in &mut report.series {
+        if s.points.len() < MIN_LIMIT_MONTHS {
+            continue;
+        }
+        let labels: Vec<&str> = s.points.iter().map(|p| p.period.label.as_str()).collect();
+        let base = baseline(&labels, cfg);
+        let samples: Vec<Sample> = s
+            .points
+            .iter()
+            .map(|p| Sample {
+                value: p.value,
+                numerator: p.numerator.map(|n| n as f64),
+                denominator: p.denominator.map(|d| d as f64),
+            })
+            .collect();
+        let ratio = s.unit == Unit::Ratio;
+        let bounds = if ratio { (Some(0.0), Some(1.0)) } else { (Some(0.0), None) };
+        s.limits = limits::limits(&samples, base, ratio, bounds);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Rolling, roll};
+    use super::{Rolling, baseline, roll};
+
+    /// The baseline is the first N months, or the configured months.
+    #[test]
+    fn baselines() {
+        let labels = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"];
+        let mut cfg = crate::config::Limits {
+            baseline_months: 3,
+            ..Default::default()
+        };
+        assert_eq!(baseline(&labels, &cfg), 0..3);
+        cfg.baseline_months = 12;
+        assert_eq!(baseline(&labels, &cfg), 0..5);
+        cfg.baseline_from = Some("2024-02".into());
+        cfg.baseline_to = Some("2024-04".into());
+        assert_eq!(baseline(&labels, &cfg), 1..4);
+        cfg.baseline_from = Some("2023-01".into());
+        cfg.baseline_to = Some("2023-12".into());
+        assert_eq!(baseline(&labels, &cfg), 5..5);
+    }
 
     /// Ratios roll as the sums of the months that have a value: a NULL month
     /// (no data that month) adds neither to the numerator nor the denominator.

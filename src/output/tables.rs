@@ -7,6 +7,9 @@ use anyhow::Result;
 use super::Grid;
 use crate::cli::Format;
 use crate::import::FileSummary;
+use crate::kpi::Unit;
+use crate::kpi::drivers::{Counts, Driver};
+use crate::kpi::limits::{ChartKind, Rule};
 use crate::kpi::trend::TrendReport;
 use crate::kpi::KpiReport;
 
@@ -160,7 +163,8 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
     match format {
         Format::Json => super::write_json(out, &report)?,
         Format::Csv => {
-            let mut grid = Grid::new(&[
+            let with_limits = report.series.iter().any(|s| s.limits.is_some());
+            let mut headers = vec![
                 "id",
                 "period",
                 "from",
@@ -171,10 +175,14 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
                 "count",
                 "rolling_3m",
                 "note",
-            ]);
+            ];
+            if with_limits {
+                headers.extend(["chart", "centre", "lower_limit", "upper_limit", "signals"]);
+            }
+            let mut grid = Grid::new(&headers);
             for s in &report.series {
-                for p in &s.points {
-                    grid.rows.push(vec![
+                for (i, p) in s.points.iter().enumerate() {
+                    let mut row = vec![
                         s.id.clone(),
                         p.period.label.clone(),
                         p.period.from.clone(),
@@ -185,7 +193,20 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
                         p.count.to_string(),
                         super::fmt_opt(p.rolling_3m),
                         p.note.clone().unwrap_or_default(),
-                    ]);
+                    ];
+                    if with_limits {
+                        let l = s.limits.as_ref();
+                        let at = l.and_then(|l| l.points.get(i)).and_then(Option::as_ref);
+                        row.extend([
+                            l.map(|l| chart_name(l.kind)).unwrap_or_default().to_owned(),
+                            super::fmt_opt(at.map(|x| x.centre)),
+                            super::fmt_opt(at.map(|x| x.lower)),
+                            super::fmt_opt(at.map(|x| x.upper)),
+                            at.map(|x| x.signals.iter().map(|r| rule_name(*r)).collect::<Vec<_>>().join(";"))
+                                .unwrap_or_default(),
+                        ]);
+                    }
+                    grid.rows.push(row);
                 }
             }
             grid.write_csv(out)?;
@@ -206,7 +227,116 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
             }
             writeln!(out, "{} months ending {}", report.months, report.period.label)?;
             grid.write_table(out)?;
+            for s in &report.series {
+                let Some(l) = &s.limits else { continue };
+                let label = |i: usize| s.points.get(i).map_or("", |p| p.period.label.as_str());
+                let base = format!("{} .. {}", label(l.baseline_from), label(l.baseline_to.saturating_sub(1)));
+                let last = l.points.iter().rev().flatten().next();
+                let bounds = last
+                    .map(|p| {
+                        format!(
+                            "limits {} .. {}",
+                            super::fmt_value(s.unit, Some(p.lower)),
+                            super::fmt_value(s.unit, Some(p.upper))
+                        )
+                    })
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "\n{}: {} chart, centre {}, {bounds} (baseline {base}, {} months)",
+                    s.title,
+                    chart_name(l.kind),
+                    super::fmt_value(s.unit, Some(l.centre)),
+                    l.baseline_points
+                )?;
+                let signals: Vec<String> = l
+                    .points
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, p)| {
+                        let p = p.as_ref().filter(|p| !p.signals.is_empty())?;
+                        let rules: Vec<&str> = p.signals.iter().map(|r| rule_name(*r)).collect();
+                        Some(format!("{} ({})", label(i), rules.join(", ")))
+                    })
+                    .collect();
+                if signals.is_empty() {
+                    writeln!(out, "  routine variation: no signals")?;
+                } else {
+                    writeln!(out, "  signals: {}", signals.join("; "))?;
+                }
+            }
         }
     }
     Ok(())
+}
+
+fn chart_name(k: ChartKind) -> &'static str {
+    match k {
+        ChartKind::Xmr => "XmR",
+        ChartKind::P => "p-chart",
+    }
+}
+
+fn rule_name(r: Rule) -> &'static str {
+    match r {
+        Rule::OutsideLimits => "outside the limits",
+        Rule::RunOfEight => "8 in a row on one side",
+        Rule::ThreeOfFour => "3 of 4 near a limit",
+    }
+}
+
+/// One driver for people: "service Payments: +4.1 pp (rate +3.0 pp, mix
+/// +1.1 pp; 9/60 → 21/64)", or for counts "team Ops: +5 (3 → 8)".
+pub fn driver_text(unit: Unit, d: &Driver) -> String {
+    let figures = |c: Option<&Counts>| match c {
+        Some(Counts {
+            numerator,
+            denominator: Some(den),
+        }) => format!("{numerator}/{den}"),
+        Some(Counts { numerator, .. }) => numerator.to_string(),
+        None => "none".to_owned(),
+    };
+    let dim = d.dimension.replace('_', " ");
+    let moved = format!("{} → {}", figures(d.from.as_ref()), figures(d.to.as_ref()));
+    if unit == Unit::Ratio {
+        format!(
+            "{dim} {}: {} (rate {}, mix {}; {moved})",
+            d.group,
+            super::fmt_delta(unit, d.total),
+            super::fmt_delta(unit, d.rate_effect),
+            super::fmt_delta(unit, d.mix_effect)
+        )
+    } else {
+        format!("{dim} {}: {} ({moved})", d.group, super::fmt_delta(unit, d.total))
+    }
+}
+
+/// The largest drivers in one sentence, for the report's tiles: "Payments
+/// (service) +4.1 pp, 9/60 → 21/64; emergency (change type) +2.2 pp of mix,
+/// 11 → 25 records."
+pub fn drivers_sentence(unit: Unit, drivers: &[&Driver]) -> String {
+    let parts: Vec<String> = drivers
+        .iter()
+        .map(|d| {
+            let of_mix = unit == Unit::Ratio && d.mix_effect.abs() > d.rate_effect.abs();
+            let (from, to) = (d.from.as_ref(), d.to.as_ref());
+            let moved = if of_mix {
+                // Mix: the group's share of the work moved; say how much work.
+                let den = |c: Option<&Counts>| c.and_then(|c| c.denominator).unwrap_or(0.0);
+                format!("{} of mix, {} → {} records", super::fmt_delta(unit, d.total), den(from), den(to))
+            } else {
+                let fig = |c: Option<&Counts>| match c {
+                    Some(Counts {
+                        numerator,
+                        denominator: Some(den),
+                    }) => format!("{numerator}/{den}"),
+                    Some(Counts { numerator, .. }) => numerator.to_string(),
+                    None => "0".to_owned(),
+                };
+                format!("{}, {} → {}", super::fmt_delta(unit, d.total), fig(from), fig(to))
+            };
+            format!("{} ({}) {moved}", d.group, d.dimension.replace('_', " "))
+        })
+        .collect();
+    parts.join("; ")
 }

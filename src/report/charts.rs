@@ -39,6 +39,11 @@ const CURRENT: RGBColor = RGBColor(0xea, 0x58, 0x0c);
 const GREEN: RGBColor = RGBColor(0x15, 0x80, 0x3d);
 const AMBER: RGBColor = RGBColor(0xd9, 0x77, 0x06);
 const AGAINST: RGBColor = RGBColor(0x4b, 0x55, 0x63);
+const LIMIT: RGBColor = RGBColor(0x9c, 0xa3, 0xaf);
+const SIGNAL: RGBColor = RGBColor(0xb9, 0x1c, 0x1c);
+/// The title row's height, and each further legend row's, in points.
+const TITLE_ROW: f64 = 34.0;
+const LEGEND_ROW: f64 = 22.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,8 +66,22 @@ pub struct ChartSpec {
     /// The comparison period's value and label, drawn as a dashed line.
     pub against: Option<(String, f64)>,
     pub kind: Kind,
+    /// Process-behaviour limits to draw: centre line, limits, signals.
+    pub limits: Option<ChartLimits>,
     pub width: u32,
     pub height: u32,
+}
+
+/// The centre line and natural process limits of each month (`None` where
+/// the month has none), the months that signal, and the chart's name for the
+/// legend ("XmR" or "p-chart").
+#[derive(Debug, Clone, Default)]
+pub struct ChartLimits {
+    pub name: String,
+    pub centre: Vec<Option<f64>>,
+    pub lower: Vec<Option<f64>>,
+    pub upper: Vec<Option<f64>>,
+    pub signals: Vec<bool>,
 }
 
 impl ChartSpec {
@@ -136,57 +155,95 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
     let px = |v: f64| (v * k).round() as i32;
     let pt = |v: f64| v * k;
     root.fill(&WHITE).map_err(pe)?;
-    let (top, body) = root.split_vertically(px(34.0));
-    let title_font = (FAMILY, pt(20.0)).into_font().color(&INK);
-    top.draw(&Text::new(spec.title.clone(), (px(8.0), px(7.0)), title_font))
-        .map_err(pe)?;
-
     let n = spec.values.len().max(1);
     let values: Vec<Option<f64>> = spec.values.iter().map(|v| v.map(|x| scale(spec.unit, x))).collect();
     let rolling: Vec<Option<f64>> = spec.rolling.iter().map(|v| v.map(|x| scale(spec.unit, x))).collect();
     let green = spec.target_green.map(|x| scale(spec.unit, x));
     let amber = spec.target_amber.map(|x| scale(spec.unit, x));
     let against = spec.against.as_ref().map(|(l, v)| (l.clone(), scale(spec.unit, *v)));
+    let scaled = |v: &[Option<f64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| scale(spec.unit, y))).collect() };
+    let limits = spec.limits.as_ref().map(|l| (scaled(&l.centre), scaled(&l.lower), scaled(&l.upper)));
 
-    // Legend, right-aligned in the title row: only what is drawn.
-    let mut legend: Vec<(String, RGBColor, bool)> = vec![(
+    // Legend: only what is drawn.
+    let mut legend: Vec<(String, RGBColor, Mark)> = vec![(
         if spec.kind == Kind::Bar { "monthly" } else { "value" }.to_owned(),
         SERIES,
-        false,
+        Mark::Line,
     )];
     if rolling.iter().any(Option::is_some) {
-        legend.push(("rolling 3 months".into(), ROLLING, false));
+        legend.push(("rolling 3 months".into(), ROLLING, Mark::Line));
     }
     if green.is_some() {
-        legend.push(("green target".into(), GREEN, true));
+        legend.push(("green target".into(), GREEN, Mark::Dashed));
     }
     if amber.is_some() {
-        legend.push(("amber".into(), AMBER, true));
+        legend.push(("amber".into(), AMBER, Mark::Dashed));
     }
     if let Some((l, _)) = &against {
-        legend.push((l.clone(), AGAINST, true));
+        legend.push((l.clone(), AGAINST, Mark::Dashed));
     }
+    if let Some(l) = &spec.limits {
+        legend.push((format!("limits ({})", l.name), LIMIT, Mark::Dashed));
+        if l.signals.iter().any(|s| *s) {
+            legend.push(("signal".into(), SIGNAL, Mark::Ring));
+        }
+    }
+    let title_font = (FAMILY, pt(20.0)).into_font().color(&INK);
     let legend_font = (FAMILY, pt(14.0)).into_font().color(&MUTED);
-    let mut x = (spec.width as f64) - pt(8.0);
-    for (label, color, dashed) in legend.iter().rev() {
-        let (tw, _) = top.estimate_text_size(label, &legend_font).map_err(pe)?;
-        x -= tw as f64;
-        top.draw(&Text::new(label.clone(), (x as i32, px(10.0)), legend_font.clone()))
+    let mut item_widths = Vec::new();
+    for (label, _, _) in &legend {
+        let (tw, _) = root.estimate_text_size(label, &legend_font).map_err(pe)?;
+        item_widths.push(f64::from(tw) + pt(36.0));
+    }
+    // The title, shortened with an ellipsis if it is wider than the chart.
+    let room = f64::from(spec.width) - pt(16.0);
+    let mut title = spec.title.clone();
+    while !title.is_empty() && f64::from(root.estimate_text_size(&title, &title_font).map_err(pe)?.0) > room {
+        title.pop();
+        while title.ends_with(' ') {
+            title.pop();
+        }
+        title = format!("{}…", title.trim_end_matches('…'));
+        if title.chars().count() <= 1 {
+            break;
+        }
+    }
+    let (title_w, _) = root.estimate_text_size(&title, &title_font).map_err(pe)?;
+    let rows = legend_rows(f64::from(title_w) + pt(24.0), &item_widths, room);
+    let legend_rows_below = rows.iter().map(|r| r.row).max().unwrap_or(0);
+    let top_h = TITLE_ROW + LEGEND_ROW * legend_rows_below as f64;
+    let (top, body) = root.split_vertically(px(top_h));
+    top.draw(&Text::new(title, (px(8.0), px(7.0)), title_font))
+        .map_err(pe)?;
+    for ((label, color, mark), place) in legend.iter().zip(&rows) {
+        let y_text = if place.row == 0 {
+            px(10.0)
+        } else {
+            px(TITLE_ROW + LEGEND_ROW * (place.row as f64 - 1.0) + 2.0)
+        };
+        let x = f64::from(spec.width) - pt(8.0) - place.right + pt(36.0) - place.width;
+        top.draw(&Text::new(label.clone(), (x as i32, y_text), legend_font.clone()))
             .map_err(pe)?;
-        let y = px(17.0);
+        let y = y_text + px(7.0);
         let x0 = (x - pt(24.0)) as i32;
         let style = color.stroke_width(px(2.0).max(1) as u32);
-        if *dashed {
-            for s in 0..3 {
-                let a = x0 + px(7.0) * s;
-                top.draw(&PathElement::new(vec![(a, y), (a + px(4.0), y)], style))
+        match mark {
+            Mark::Dashed => {
+                for s in 0..3 {
+                    let a = x0 + px(7.0) * s;
+                    top.draw(&PathElement::new(vec![(a, y), (a + px(4.0), y)], style))
+                        .map_err(pe)?;
+                }
+            }
+            Mark::Line => {
+                top.draw(&PathElement::new(vec![(x0, y), (x0 + px(18.0), y)], style))
                     .map_err(pe)?;
             }
-        } else {
-            top.draw(&PathElement::new(vec![(x0, y), (x0 + px(18.0), y)], style))
-                .map_err(pe)?;
+            Mark::Ring => {
+                top.draw(&Circle::new((x0 + px(9.0), y), px(5.0), style))
+                    .map_err(pe)?;
+            }
         }
-        x -= pt(36.0);
     }
 
     let mut ymax = values
@@ -197,6 +254,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         .chain(green)
         .chain(amber)
         .chain(against.as_ref().map(|a| a.1))
+        .chain(limits.iter().flat_map(|(_, _, upper)| upper.iter().flatten().copied()))
         .fold(0.0f64, f64::max);
     if spec.unit == Unit::Ratio {
         ymax = if ymax > 0.0 { (ymax * 1.15).min(100.0) } else { 100.0 };
@@ -259,6 +317,21 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
             .map_err(pe)?;
     }
 
+    if let Some((centre, lower, upper)) = &limits {
+        for seg in segments(centre) {
+            chart
+                .draw_series(LineSeries::new(seg, LIMIT.stroke_width(px(1.0).max(1) as u32)))
+                .map_err(pe)?;
+        }
+        for band in [lower, upper] {
+            for seg in segments(band) {
+                chart
+                    .draw_series(DashedLineSeries::new(seg, px(4.0), px(3.0), dash_style(LIMIT)))
+                    .map_err(pe)?;
+            }
+        }
+    }
+
     let last = values.len().checked_sub(1);
     match spec.kind {
         Kind::Bar => {
@@ -296,6 +369,15 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
                 .map_err(pe)?;
         }
     }
+    // Signals: a ring around each month that signals.
+    if let Some(l) = &spec.limits {
+        chart
+            .draw_series(values.iter().zip(&l.signals).enumerate().filter_map(|(i, (v, s))| {
+                let v = (*v)?;
+                s.then(|| Circle::new((i as f64, v), px(8.0), SIGNAL.stroke_width(px(2.0).max(1) as u32)))
+            }))
+            .map_err(pe)?;
+    }
     // The current value, written above the last point.
     if let Some(i) = last
         && let Some(v) = values[i]
@@ -326,6 +408,69 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
             .map_err(pe)?;
     }
     Ok(())
+}
+
+/// How a legend item is marked.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Line,
+    Dashed,
+    Ring,
+}
+
+/// Where a legend item goes: its row (0 beside the title, 1.. below it), and
+/// its extent from the right edge of the legend area (`right`, including its
+/// own `width`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Place {
+    row: usize,
+    right: f64,
+    width: f64,
+}
+
+/// Lay the legend out so it never runs into the title: beside the title,
+/// right-aligned, when everything fits in `room`; else in rows of their own
+/// below it, as many as it takes.
+fn legend_rows(title_w: f64, widths: &[f64], room: f64) -> Vec<Place> {
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    if title_w + widths.iter().sum::<f64>() <= room {
+        rows.push((0..widths.len()).collect());
+    } else {
+        rows.push(Vec::new());
+        let mut cur: Vec<usize> = Vec::new();
+        let mut used = 0.0;
+        for (i, w) in widths.iter().enumerate() {
+            if !cur.is_empty() && used + w > room {
+                rows.push(std::mem::take(&mut cur));
+                used = 0.0;
+            }
+            cur.push(i);
+            used += w;
+        }
+        if !cur.is_empty() {
+            rows.push(cur);
+        }
+    }
+    let mut out = vec![
+        Place {
+            row: 0,
+            right: 0.0,
+            width: 0.0
+        };
+        widths.len()
+    ];
+    for (row, items) in rows.iter().enumerate() {
+        let mut start = 0.0;
+        for &i in items.iter().rev() {
+            out[i] = Place {
+                row,
+                right: start + widths[i],
+                width: widths[i],
+            };
+            start += widths[i];
+        }
+    }
+    out
 }
 
 /// Runs of consecutive values (a missing month breaks the line).
@@ -372,6 +517,7 @@ mod tests {
             target_amber: Some(0.25),
             against: Some(("2024-11".into(), 0.2)),
             kind: Kind::Line,
+            limits: None,
             width: 800,
             height: 300,
         }
@@ -414,6 +560,72 @@ mod tests {
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         assert!(bytes.len() > 5000);
+    }
+
+    /// The legend shares the title's row only when both fit; otherwise it
+    /// goes below, so the two never overlap, whatever the title's length.
+    #[test]
+    fn legend_never_runs_into_the_title() {
+        let widths = [80.0, 150.0, 120.0];
+        // Short title: one row, right-aligned, clear of the title.
+        let p = legend_rows(200.0, &widths, 624.0);
+        assert!(p.iter().all(|x| x.row == 0));
+        assert_eq!(p[2].right, 120.0);
+        assert_eq!(p[0].right, 350.0);
+        assert!(624.0 - p[0].right >= 200.0);
+        // Long title: every item below it, wrapped to the width.
+        let p = legend_rows(400.0, &widths, 624.0);
+        assert!(p.iter().all(|x| x.row >= 1));
+        let p = legend_rows(400.0, &widths, 250.0);
+        assert_eq!(p.iter().map(|x| x.row).collect::<Vec<_>>(), vec![1, 2, 2]);
+        assert!(p.iter().all(|x| x.right <= 250.0 + 1e-9));
+    }
+
+    /// At 1280 px and at the report's 640, a long title and the full legend
+    /// (targets, comparison, limits, signals) draw apart: every legend label
+    /// sits beside a short title or below a long one.
+    #[test]
+    fn long_titles_and_legends_do_not_overlap() {
+        let mut sp = spec(12);
+        sp.limits = Some(ChartLimits {
+            name: "XmR".into(),
+            centre: vec![Some(0.15); 12],
+            lower: vec![Some(0.05); 12],
+            upper: vec![Some(0.25); 12],
+            signals: (0..12).map(|i| i == 11).collect(),
+        });
+        for (title, width) in [
+            ("Change policy compliance", 640),
+            ("Failed deployment recovery time", 640),
+            ("Release schedule adherence", 1280),
+            ("A very long title that would run across the whole of a chart of this width and more", 640),
+        ] {
+            sp.title = title.into();
+            sp.width = width;
+            let s = svg(&sp).unwrap();
+            assert!(s.contains("limits (XmR)") && s.contains(">\nsignal\n<"), "{title}");
+            // The legend's labels are either all on the title's baseline or
+            // all on rows below it (y beyond the title row).
+            let ys: Vec<i32> = ["limits (XmR)", "green target", "value"]
+                .iter()
+                .map(|l| text_y(&s, l).unwrap_or_else(|| panic!("{l} in {title}")))
+                .collect();
+            let title_shown: String = title.chars().take(10).collect();
+            let ty = text_y(&s, &title_shown).expect("the title");
+            let title_w = (title.len() as f64) * 10.0;
+            if title_w + 600.0 > f64::from(width) {
+                assert!(ys.iter().all(|y| *y > ty + 20), "{title}: {ys:?} vs title at {ty}");
+            }
+        }
+    }
+
+    /// The y of the first `<text>` whose content starts with `label`.
+    fn text_y(svg: &str, label: &str) -> Option<i32> {
+        let at = svg.find(&format!(">\n{label}"))?;
+        let open = svg[..at].rfind("<text")?;
+        let tag = &svg[open..at];
+        let y = tag.split("y=\"").nth(1)?.split('"').next()?;
+        y.parse::<f64>().ok().map(|v| v as i32)
     }
 
     #[test]

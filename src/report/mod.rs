@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::kpi::compare::{self, CompareReport, Comparison, Verdict};
+use crate::kpi::limits::{ChartKind, Rule};
 use crate::kpi::trend::{self, TrendReport};
 use crate::kpi::{self, Better, KpiDef, KpiResult, PeriodOut, Rag, RecordRow, Unit};
 use crate::output;
@@ -95,6 +96,17 @@ pub struct Tile {
     pub dora_band: String,
     pub p_value: String,
     pub note: String,
+    /// "signal" or "routine variation": the current month against the KPI's
+    /// process-behaviour limits; empty without limits.
+    pub behaviour: String,
+    /// bad (a signal) or muted (routine).
+    pub behaviour_class: String,
+    /// Which rules the current month breaks, or how the limits were had.
+    pub behaviour_detail: String,
+    /// Improved or worsened: the largest drivers of the change, in a sentence.
+    pub drivers: String,
+    /// Where the records behind it are: the KPI's drill-down, else its chart.
+    pub drivers_link: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -230,11 +242,12 @@ pub fn build(session: &Session, req: &ReportRequest, progress: &Progress) -> Res
         level: req.level,
         min_records: req.min_records,
     };
-    let mut cmp = compare::compare(session, &req.period, &req.against, &[], sig)?;
+    let mut cmp = compare::compare(session, &req.period, &req.against, &[], sig, true)?;
     clock.lap("compare");
     progress.step("trend");
     cmp.kpis.sort_by_key(|k| rank(&k.current.id));
     let mut tr = trend::trend(conn, cfg, prep, &req.period, req.months, &[], progress)?;
+    trend::add_limits(&mut tr, &cfg.limits);
     tr.series.sort_by_key(|s| rank(&s.id));
     clock.lap("trend");
     let mut breakdowns = Vec::new();
@@ -308,7 +321,15 @@ pub fn build(session: &Session, req: &ReportRequest, progress: &Progress) -> Res
         });
     }
     clock.lap("charts");
-    let tiles: Vec<Tile> = cmp.kpis.iter().map(|c| tile(c, cfg)).collect();
+    let tiles: Vec<Tile> = cmp
+        .kpis
+        .iter()
+        .map(|c| {
+            let series = tr.series.iter().find(|s| s.id == c.current.id);
+            let drilled = defs.iter().any(|d| d.id == c.current.id && d.drill.is_some());
+            tile(c, cfg, series, drilled)
+        })
+        .collect();
     let count = |f: &dyn Fn(&Tile) -> bool| tiles.iter().filter(|t| f(t)).count();
     let summary = vec![
         SummaryItem {
@@ -456,8 +477,26 @@ fn basis(k: &KpiResult) -> String {
     }
 }
 
-fn tile(c: &Comparison, cfg: &Config) -> Tile {
+/// Drivers named in a tile's sentence.
+const TILE_DRIVERS: usize = 2;
+
+fn tile(c: &Comparison, cfg: &Config, series: Option<&trend::Series>, drilled: bool) -> Tile {
     let k = &c.current;
+    let (behaviour, behaviour_class, behaviour_detail) = match series.and_then(behaviour) {
+        Some((signal, detail)) => (
+            if signal { "signal" } else { "routine variation" },
+            if signal { "bad" } else { "muted" },
+            detail,
+        ),
+        None => ("", "", String::new()),
+    };
+    let drivers = match (&c.explanation, c.verdict) {
+        (Some(e), Verdict::Improved | Verdict::Worsened) if !e.drivers.is_empty() => {
+            let top = kpi::drivers::top(&e.drivers, TILE_DRIVERS);
+            format!("Largest drivers: {}.", output::drivers_sentence(k.unit, &top))
+        }
+        _ => String::new(),
+    };
     let verdict_class = match c.verdict {
         Verdict::Improved => "good",
         Verdict::Worsened => "bad",
@@ -495,7 +534,46 @@ fn tile(c: &Comparison, cfg: &Config) -> Tile {
             .unwrap_or_default(),
         p_value: c.p_value.map(|p| format!("p = {p:.3}")).unwrap_or_default(),
         note: k.note.clone().unwrap_or_default(),
+        behaviour: behaviour.into(),
+        behaviour_class: behaviour_class.into(),
+        behaviour_detail,
+        drivers,
+        drivers_link: if drilled {
+            format!("#drill-{}", k.id)
+        } else {
+            format!("#chart-{}", k.id)
+        },
     }
+}
+
+/// Whether the series' last month signals against its limits, and a line
+/// saying which rules it breaks or what the limits are; `None` without limits.
+fn behaviour(s: &trend::Series) -> Option<(bool, String)> {
+    let l = s.limits.as_ref()?;
+    let last = l.points.last()?.as_ref()?;
+    let name = match l.kind {
+        ChartKind::Xmr => "XmR",
+        ChartKind::P => "p-chart",
+    };
+    let rules: Vec<&str> = last
+        .signals
+        .iter()
+        .map(|r| match r {
+            Rule::OutsideLimits => "outside the limits",
+            Rule::RunOfEight => "8 in a row on one side of the centre",
+            Rule::ThreeOfFour => "3 of 4 near a limit",
+        })
+        .collect();
+    let limits = format!(
+        "{name} limits {} – {}",
+        output::fmt_value(s.unit, Some(last.lower)),
+        output::fmt_value(s.unit, Some(last.upper))
+    );
+    Some(if rules.is_empty() {
+        (false, limits)
+    } else {
+        (true, format!("{}; {limits}", rules.join(", ")))
+    })
 }
 
 fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec {
@@ -516,6 +594,17 @@ fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec
         target_amber: target.map(|t| t.amber),
         against,
         kind: ChartSpec::default_kind(s.unit),
+        limits: s.limits.as_ref().map(|l| charts::ChartLimits {
+            name: match l.kind {
+                ChartKind::Xmr => "XmR",
+                ChartKind::P => "p-chart",
+            }
+            .into(),
+            centre: l.points.iter().map(|p| p.as_ref().map(|p| p.centre)).collect(),
+            lower: l.points.iter().map(|p| p.as_ref().map(|p| p.lower)).collect(),
+            upper: l.points.iter().map(|p| p.as_ref().map(|p| p.upper)).collect(),
+            signals: l.points.iter().map(|p| p.as_ref().is_some_and(|p| !p.signals.is_empty())).collect(),
+        }),
         width: 640,
         height: 270,
     }
