@@ -18,12 +18,7 @@ fn simpson() -> Workdir {
     let w = Workdir::new();
     let mut csv = String::from("source,change_id,team,state,outcome,opened_at,actual_end\n");
     let mut n = 0;
-    for (month, team, total, failed) in [
-        (2, "A", 100, 10),
-        (2, "B", 20, 10),
-        (3, "A", 20, 1),
-        (3, "B", 100, 40),
-    ] {
+    for (month, team, total, failed) in [(2, "A", 100, 10), (2, "B", 20, 10), (3, "A", 20, 1), (3, "B", 100, 40)] {
         for i in 0..total {
             n += 1;
             let day = 1 + i % 27;
@@ -44,7 +39,8 @@ fn simpson() -> Workdir {
         }
     }
     let releases = w.write("releases.csv", &rel);
-    w.run(&["import", changes.to_str().unwrap(), releases.to_str().unwrap()]).ok();
+    w.run(&["import", changes.to_str().unwrap(), releases.to_str().unwrap()])
+        .ok();
     w
 }
 
@@ -102,7 +98,13 @@ fn every_team_improves_yet_the_rate_worsens_and_the_split_says_mix() {
     assert!(sum("mix_effect") > sum("rate_effect").abs());
     // Dimensions with one group in both periods (one source, no service,
     // change type or risk) explain nothing and are left out.
-    assert!(k["drivers"].as_array().unwrap().iter().all(|d| d["dimension"] == "team"));
+    assert!(
+        k["drivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["dimension"] == "team")
+    );
     // B, the largest contribution, comes first.
     assert_eq!(k["drivers"][0]["group"], "B");
 
@@ -128,7 +130,10 @@ fn every_team_improves_yet_the_rate_worsens_and_the_split_says_mix() {
     assert_eq!(b["to"]["records"], 100);
 
     // Without --drivers, compare carries no drivers; the table shows the top N.
-    let plain = w.run(&["compare", "--period", "2024-03", "--format", "json"]).ok().json();
+    let plain = w
+        .run(&["compare", "--period", "2024-03", "--format", "json"])
+        .ok()
+        .json();
     assert!(kpi(&plain, "change_failure_rate").get("drivers").is_none());
     let table = w.run(&["compare", "--period", "2024-03", "--drivers", "1"]).ok().stdout;
     assert!(
@@ -197,5 +202,44 @@ fn xmr_limits_and_a_signal_by_hand() {
         ])
         .ok()
         .stdout;
-    assert!(t.contains("XmR chart") && t.contains("signals: 2024-12 (outside the limits)"), "{t}");
+    assert!(
+        t.contains("XmR chart") && t.contains("signals: 2024-12 (outside the limits)"),
+        "{t}"
+    );
+}
+
+/// The report names the largest drivers under a tile that worsened, and links
+/// to the records behind them.
+#[test]
+fn the_report_tile_names_the_drivers() {
+    let w = simpson();
+    let vm = w.path("vm.json");
+    w.run(&[
+        "report",
+        "--period",
+        "2024-03",
+        "--months",
+        "2",
+        "--out",
+        w.path("rep").to_str().unwrap(),
+        "--view-model",
+        vm.to_str().unwrap(),
+    ])
+    .ok();
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(vm).unwrap()).unwrap();
+    let t = m["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "change_failure_rate")
+        .unwrap();
+    assert_eq!(t["verdict"], "worsened");
+    // B: +25.0 pp, mostly mix (its changes 20 -> 100); A: -7.5 pp, also mostly mix.
+    assert_eq!(
+        t["drivers"],
+        "Largest drivers: B (team) +25.0 pp of mix, 20 → 100 records; A (team) -7.5 pp of mix, 100 → 20 records."
+    );
+    assert_eq!(t["drivers_link"], "#drill-change_failure_rate");
+    // Two months are too few for limits: no signal chip.
+    assert_eq!(t["behaviour"], "");
 }

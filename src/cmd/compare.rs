@@ -5,9 +5,12 @@ use std::io::Write;
 use anyhow::{Result, bail};
 
 use crate::cli::{CompareArgs, Format, GlobalArgs};
-use crate::kpi::{self, compare::{CompareReport, Significance, compare, resolve_against}};
-use crate::period::Period;
+use crate::kpi::{
+    self,
+    compare::{CompareReport, Significance, compare, resolve_against},
+};
 use crate::output::{self, Grid};
+use crate::period::Period;
 use crate::warehouse::{Mode, Session};
 
 pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
@@ -166,7 +169,10 @@ fn print_drivers(out: &mut dyn Write, r: &CompareReport, n: usize) -> Result<()>
             writeln!(out, "  {}", output::driver_text(c.unit, d))?;
         }
         if !e.medians.is_empty() {
-            writeln!(out, "  (a median does not add up over groups: each group's median and share of the records)")?;
+            writeln!(
+                out,
+                "  (a median does not add up over groups: each group's median and share of the records)"
+            )?;
         }
         for m in e.medians.iter().take(n) {
             let v = |g: &Option<kpi::explain::GroupValue>| match g {

@@ -96,11 +96,11 @@ pub fn run(g: &GlobalArgs, a: ExportArgs) -> Result<u8> {
     }
     let target = a.out.join("kpi_results");
     conn.execute_batch(&format!(
-            "copy (select * from temp.main.kpi_results) to {} ({})",
-            literal(&target),
-            copy_options(a.format)
-        ))
-        .with_context(|| format!("exporting KPI results to {}", target.display()))?;
+        "copy (select * from temp.main.kpi_results) to {} ({})",
+        literal(&target),
+        copy_options(a.format)
+    ))
+    .with_context(|| format!("exporting KPI results to {}", target.display()))?;
     drop(progress);
     if !g.quiet {
         println!(

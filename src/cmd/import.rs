@@ -115,7 +115,6 @@ pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::
     }
 }
 
-
 fn summary_grid(summaries: &[FileSummary]) -> output::Grid {
     let mut g = output::Grid::new(&[
         "file",

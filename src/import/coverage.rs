@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::profile::{HeaderIndex, KindMap};
 use super::Column;
+use super::profile::{HeaderIndex, KindMap};
 
 /// A file's headers against the canonical table: the columns used (canonical
 /// column and the header feeding it), the headers ignored, the canonical

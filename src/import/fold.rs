@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use super::map::add_cis;
 use super::{Cell, Record};
 
-
 /// Fold the rows of one record: grouped rows merge (first non-empty value wins,
 /// all CIs kept); otherwise the latest version wins (updated_at, then the
 /// profile's version headers, then file order). Returns (records, folded, exact duplicates).

@@ -9,8 +9,8 @@ use rayon::prelude::*;
 
 use super::dates::DateOrder;
 use super::read::{self, FileFormat, TableReader};
-use super::{dates, profile};
 use super::{ColType, Column};
+use super::{dates, profile};
 use relkpi_parse::values::{keyword_value, parse_bool, parse_int};
 
 /// A value noticed while mapping one row: (canonical column, value, what the

@@ -15,11 +15,11 @@ pub mod propose;
 
 pub use crate::warehouse::schema::{ColType, Column, table_columns};
 pub use coverage::Coverage;
-pub use detect::{builtin_profiles, known_sources};
-pub use map::{Cell, Record, Reject};
 use coverage::coverage;
+pub use detect::{builtin_profiles, known_sources};
 use detect::{canonical_profile, choose, vocabularies};
 use fold::fold;
+pub use map::{Cell, Record, Reject};
 use map::{ColumnMaps, MAP_CHUNK, Mapped, Mapper, map_rows};
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
@@ -76,7 +76,6 @@ pub struct FileSummary {
     /// What the file's headers feed, what they do not, and what that costs.
     pub coverage: Coverage,
 }
-
 
 /// A value the mapping did not recognise: kept as is (lower-cased), or, in
 /// an enumerated column, mapped by the keyword rule to `mapped_to`.

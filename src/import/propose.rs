@@ -12,8 +12,8 @@ use std::path::Path;
 use anyhow::Result;
 use duckdb::Connection;
 
-use super::profile::{HeaderIndex, KindMap, normalize_header};
 use super::detect::{canonical_profile, choose, vocabularies};
+use super::profile::{HeaderIndex, KindMap, normalize_header};
 use super::{ColType, ImportOptions, builtin_profiles, read, table_columns};
 use relkpi_parse::values::keyword_value;
 

@@ -303,7 +303,6 @@ fn compare_one(
     }
 }
 
-
 /// The KPI's significance test (its header's `-- test:`) between the periods:
 /// the test's name and p-value, when it applies to these results.
 fn significance(

@@ -56,7 +56,10 @@ pub enum SigTest {
     /// The value is a count of events per unit of exposure, the number in the
     /// result's `extra` field named here
     /// (`-- test: poisson_rate_per_release releases_deployed`: test name, field).
-    PoissonRatePer { name: String, field: String },
+    PoissonRatePer {
+        name: String,
+        field: String,
+    },
     None,
 }
 
@@ -170,10 +173,17 @@ pub fn header(sql: &str) -> BTreeMap<String, String> {
 fn kpi_def(f: SqlFile) -> Result<KpiDef> {
     let h = header(&f.sql);
     let origin = f.origin.as_str();
-    let get = |k: &str| -> Result<String> { h.get(k).cloned().with_context(|| format!("{origin}: header lacks `-- {k}:`")) };
+    let get = |k: &str| -> Result<String> {
+        h.get(k)
+            .cloned()
+            .with_context(|| format!("{origin}: header lacks `-- {k}:`"))
+    };
     let number = |k: &str| -> Result<Option<u32>> {
         h.get(k)
-            .map(|v| v.parse::<u32>().with_context(|| format!("{origin}: `-- {k}: {v}` is not a number")))
+            .map(|v| {
+                v.parse::<u32>()
+                    .with_context(|| format!("{origin}: `-- {k}: {v}` is not a number"))
+            })
             .transpose()
     };
     let better = match get("better")?.as_str() {
@@ -202,7 +212,11 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
         None if unit == Unit::Count => Rolling::Months,
         None => Rolling::Recompute,
     };
-    let test = match h.get("test").map(|t| t.split_whitespace().collect::<Vec<_>>()).as_deref() {
+    let test = match h
+        .get("test")
+        .map(|t| t.split_whitespace().collect::<Vec<_>>())
+        .as_deref()
+    {
         Some(["proportions"]) => SigTest::Proportions,
         Some(["mann_whitney"]) => SigTest::MannWhitney,
         Some(["poisson_rate"]) => SigTest::PoissonRate,
@@ -225,7 +239,9 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
                 .split_once(' ')
                 .with_context(|| format!("{origin}: `-- drill:` is a position and a title"))?;
             Ok(Drill {
-                order: n.parse().with_context(|| format!("{origin}: `-- drill: {d}`: the position is not a number"))?,
+                order: n
+                    .parse()
+                    .with_context(|| format!("{origin}: `-- drill: {d}`: the position is not a number"))?,
                 title: title.trim().to_owned(),
             })
         })
@@ -378,7 +394,6 @@ pub fn policy_defs(cfg: &Config) -> Result<Vec<PolicyDef>> {
         .collect())
 }
 
-
 /// Names for error messages: the closest known id to a misspelled one.
 pub fn closest<'a>(want: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
@@ -461,4 +476,3 @@ mod tests {
         assert_eq!(closest("zzz", ["rework_rate"].into_iter()), None);
     }
 }
-

@@ -69,13 +69,8 @@ pub fn explain(s: &Session, defs: &[&KpiDef], from: &Period, to: &Period) -> Res
             ..Default::default()
         };
         for (i, dim) in DIMENSIONS.iter().enumerate() {
-            let rows = |k: usize| -> Vec<&KpiResult> {
-                runs[2 * i + k]
-                    .kpis
-                    .iter()
-                    .filter(|r| r.id == def.id)
-                    .collect()
-            };
+            let rows =
+                |k: usize| -> Vec<&KpiResult> { runs[2 * i + k].kpis.iter().filter(|r| r.id == def.id).collect() };
             let (before, after) = (rows(0), rows(1));
             // A dimension the KPI's records do not carry (one group, "(none)",
             // in both periods) explains nothing.

@@ -5,8 +5,8 @@ use duckdb::Connection;
 
 use super::run::{KpiReport, compute};
 use super::{Prepared, prepare};
-use crate::period::Period;
 use crate::config::Config;
+use crate::period::Period;
 
 /// Connections `par_map` uses at most.
 const MAX_WORKERS: usize = 4;
@@ -73,4 +73,3 @@ where
     })?;
     Ok(out.into_iter().map(|r| r.expect("every job ran")).collect())
 }
-

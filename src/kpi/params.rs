@@ -90,7 +90,6 @@ impl Params {
     }
 }
 
-
 /// The period a run is for, as asked: a named period (2024-03, 2024-Q1,
 /// 2024), a range, or nothing (the latest complete month of the data).
 #[derive(Debug, Clone, Copy, Default)]
@@ -112,4 +111,3 @@ pub fn resolve_period(conn: &Connection, req: PeriodRequest<'_>) -> Result<Perio
     let latest: Option<chrono::NaiveDateTime> = conn.query_row(sql, [], |r| r.get(0))?;
     Period::latest_complete_month(chrono::Local::now().naive_local(), latest)
 }
-

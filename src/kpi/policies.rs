@@ -5,8 +5,8 @@ use duckdb::Connection;
 use serde::Serialize;
 
 use super::defs::{PolicyDef, policy_defs};
-use crate::config::Config;
 use super::params::Params;
+use crate::config::Config;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyStatus {
@@ -110,7 +110,6 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
     }
     Ok(out)
 }
-
 
 /// Every enabled policy over the warehouse's changes (`run_policies`).
 pub fn evaluate(conn: &Connection, cfg: &Config) -> Result<Vec<PolicyStatus>> {

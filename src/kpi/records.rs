@@ -46,4 +46,3 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
     }
     Ok(Some(out))
 }
-

@@ -7,10 +7,10 @@ use duckdb::Connection;
 use duckdb::types::Value;
 use serde::Serialize;
 
+use super::Prepared;
 use super::defs::{Better, KpiDef, Unit, closest, kpi_defs};
 use super::params::Params;
 use super::policies::PolicyStatus;
-use super::Prepared;
 use crate::config::Config;
 use crate::period::Period;
 use crate::queries;
@@ -139,7 +139,6 @@ fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult
     Ok(())
 }
 
-
 /// Everything `relkpi kpi` computes for one period.
 #[derive(Debug, Clone, Serialize)]
 pub struct KpiReport {
@@ -184,7 +183,6 @@ pub struct Settings {
     pub dora_edition: i32,
     pub by: Option<String>,
 }
-
 
 /// Run the selected KPIs (all when `ids` is empty) for a period.
 pub fn compute(
@@ -234,4 +232,3 @@ pub fn compute(
         errors,
     })
 }
-

@@ -194,7 +194,6 @@ pub fn trend(
     })
 }
 
-
 /// The fewest months a series needs for process-behaviour limits.
 pub const MIN_LIMIT_MONTHS: usize = 12;
 
@@ -205,8 +204,8 @@ fn baseline(labels: &[&str], cfg: &crate::config::Limits) -> std::ops::Range<usi
     match (&cfg.baseline_from, &cfg.baseline_to) {
         (Some(from), Some(to)) => {
             let inside = |l: &&str| *l >= from.as_str() && *l <= to.as_str();
-            let first = labels.iter().position(|l| inside(l)).unwrap_or(labels.len());
-            let end = labels.iter().rposition(|l| inside(l)).map_or(first, |i| i + 1);
+            let first = labels.iter().position(inside).unwrap_or(labels.len());
+            let end = labels.iter().rposition(inside).map_or(first, |i| i + 1);
             first..end
         }
         _ => 0..(cfg.baseline_months as usize).min(labels.len()),
@@ -233,7 +232,11 @@ pub fn add_limits(report: &mut TrendReport, cfg: &crate::config::Limits) {
             })
             .collect();
         let ratio = s.unit == Unit::Ratio;
-        let bounds = if ratio { (Some(0.0), Some(1.0)) } else { (Some(0.0), None) };
+        let bounds = if ratio {
+            (Some(0.0), Some(1.0))
+        } else {
+            (Some(0.0), None)
+        };
         s.limits = limits::limits(&samples, base, ratio, bounds);
     }
 }

@@ -7,11 +7,11 @@ use anyhow::Result;
 use super::Grid;
 use crate::cli::Format;
 use crate::import::FileSummary;
+use crate::kpi::KpiReport;
 use crate::kpi::Unit;
 use crate::kpi::drivers::{Counts, Driver};
 use crate::kpi::limits::{ChartKind, Rule};
 use crate::kpi::trend::TrendReport;
-use crate::kpi::KpiReport;
 
 /// The KPI rows; `raw` keeps machine values (CSV), else values are formatted.
 pub fn kpi_grid(report: &KpiReport, raw: bool) -> Grid {
@@ -26,7 +26,12 @@ pub fn kpi_grid(report: &KpiReport, raw: bool) -> Grid {
     }
     let mut g = Grid::new(&headers);
     for k in &report.kpis {
-        let mut row = vec![k.id.clone(), k.title.clone(), k.unit.as_str().to_owned(), k.better.as_str().to_owned()];
+        let mut row = vec![
+            k.id.clone(),
+            k.title.clone(),
+            k.unit.as_str().to_owned(),
+            k.better.as_str().to_owned(),
+        ];
         if let Some(b) = &by {
             row.push(k.group.as_ref().and_then(|g| g.get(b)).cloned().unwrap_or_default());
         }
@@ -157,7 +162,6 @@ pub fn import_summary(s: &FileSummary) -> String {
     out
 }
 
-
 /// A trend as JSON, CSV or a table of months.
 pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) -> Result<()> {
     match format {
@@ -230,7 +234,11 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
             for s in &report.series {
                 let Some(l) = &s.limits else { continue };
                 let label = |i: usize| s.points.get(i).map_or("", |p| p.period.label.as_str());
-                let base = format!("{} .. {}", label(l.baseline_from), label(l.baseline_to.saturating_sub(1)));
+                let base = format!(
+                    "{} .. {}",
+                    label(l.baseline_from),
+                    label(l.baseline_to.saturating_sub(1))
+                );
                 let last = l.points.iter().rev().flatten().next();
                 let bounds = last
                     .map(|p| {
@@ -323,7 +331,12 @@ pub fn drivers_sentence(unit: Unit, drivers: &[&Driver]) -> String {
             let moved = if of_mix {
                 // Mix: the group's share of the work moved; say how much work.
                 let den = |c: Option<&Counts>| c.and_then(|c| c.denominator).unwrap_or(0.0);
-                format!("{} of mix, {} → {} records", super::fmt_delta(unit, d.total), den(from), den(to))
+                format!(
+                    "{} of mix, {} → {} records",
+                    super::fmt_delta(unit, d.total),
+                    den(from),
+                    den(to)
+                )
             } else {
                 let fig = |c: Option<&Counts>| match c {
                     Some(Counts {

@@ -162,7 +162,10 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
     let amber = spec.target_amber.map(|x| scale(spec.unit, x));
     let against = spec.against.as_ref().map(|(l, v)| (l.clone(), scale(spec.unit, *v)));
     let scaled = |v: &[Option<f64>]| -> Vec<Option<f64>> { v.iter().map(|x| x.map(|y| scale(spec.unit, y))).collect() };
-    let limits = spec.limits.as_ref().map(|l| (scaled(&l.centre), scaled(&l.lower), scaled(&l.upper)));
+    let limits = spec
+        .limits
+        .as_ref()
+        .map(|l| (scaled(&l.centre), scaled(&l.lower), scaled(&l.upper)));
 
     // Legend: only what is drawn.
     let mut legend: Vec<(String, RGBColor, Mark)> = vec![(
@@ -198,15 +201,11 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
     // The title, shortened with an ellipsis if it is wider than the chart.
     let room = f64::from(spec.width) - pt(16.0);
     let mut title = spec.title.clone();
-    while !title.is_empty() && f64::from(root.estimate_text_size(&title, &title_font).map_err(pe)?.0) > room {
-        title.pop();
-        while title.ends_with(' ') {
-            title.pop();
-        }
-        title = format!("{}…", title.trim_end_matches('…'));
-        if title.chars().count() <= 1 {
-            break;
-        }
+    let mut kept: Vec<char> = spec.title.chars().collect();
+    while kept.len() > 1 && f64::from(root.estimate_text_size(&title, &title_font).map_err(pe)?.0) > room {
+        kept.pop();
+        let shown: String = kept.iter().collect();
+        title = format!("{}…", shown.trim_end());
     }
     let (title_w, _) = root.estimate_text_size(&title, &title_font).map_err(pe)?;
     let rows = legend_rows(f64::from(title_w) + pt(24.0), &item_widths, room);
@@ -221,7 +220,8 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
         } else {
             px(TITLE_ROW + LEGEND_ROW * (place.row as f64 - 1.0) + 2.0)
         };
-        let x = f64::from(spec.width) - pt(8.0) - place.right + pt(36.0) - place.width;
+        // The label's left edge; its mark is drawn 24 points left of it.
+        let x = f64::from(spec.width) - pt(8.0) - place.right + pt(36.0);
         top.draw(&Text::new(label.clone(), (x as i32, y_text), legend_font.clone()))
             .map_err(pe)?;
         let y = y_text + px(7.0);
@@ -240,8 +240,7 @@ fn draw_scaled<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSp
                     .map_err(pe)?;
             }
             Mark::Ring => {
-                top.draw(&Circle::new((x0 + px(9.0), y), px(5.0), style))
-                    .map_err(pe)?;
+                top.draw(&Circle::new((x0 + px(9.0), y), px(5.0), style)).map_err(pe)?;
             }
         }
     }
@@ -419,13 +418,11 @@ enum Mark {
 }
 
 /// Where a legend item goes: its row (0 beside the title, 1.. below it), and
-/// its extent from the right edge of the legend area (`right`, including its
-/// own `width`).
+/// how far its left end is from the right edge of the legend area.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Place {
     row: usize,
     right: f64,
-    width: f64,
 }
 
 /// Lay the legend out so it never runs into the title: beside the title,
@@ -451,21 +448,13 @@ fn legend_rows(title_w: f64, widths: &[f64], room: f64) -> Vec<Place> {
             rows.push(cur);
         }
     }
-    let mut out = vec![
-        Place {
-            row: 0,
-            right: 0.0,
-            width: 0.0
-        };
-        widths.len()
-    ];
+    let mut out = vec![Place { row: 0, right: 0.0 }; widths.len()];
     for (row, items) in rows.iter().enumerate() {
         let mut start = 0.0;
         for &i in items.iter().rev() {
             out[i] = Place {
                 row,
                 right: start + widths[i],
-                width: widths[i],
             };
             start += widths[i];
         }
@@ -577,7 +566,8 @@ mod tests {
         let p = legend_rows(400.0, &widths, 624.0);
         assert!(p.iter().all(|x| x.row >= 1));
         let p = legend_rows(400.0, &widths, 250.0);
-        assert_eq!(p.iter().map(|x| x.row).collect::<Vec<_>>(), vec![1, 2, 2]);
+        // 80 + 150 fit in 250; 120 more does not.
+        assert_eq!(p.iter().map(|x| x.row).collect::<Vec<_>>(), vec![1, 1, 2]);
         assert!(p.iter().all(|x| x.right <= 250.0 + 1e-9));
     }
 
@@ -598,7 +588,10 @@ mod tests {
             ("Change policy compliance", 640),
             ("Failed deployment recovery time", 640),
             ("Release schedule adherence", 1280),
-            ("A very long title that would run across the whole of a chart of this width and more", 640),
+            (
+                "A very long title that would run across the whole of a chart of this width and more",
+                640,
+            ),
         ] {
             sp.title = title.into();
             sp.width = width;

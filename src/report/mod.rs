@@ -603,7 +603,11 @@ fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec
             centre: l.points.iter().map(|p| p.as_ref().map(|p| p.centre)).collect(),
             lower: l.points.iter().map(|p| p.as_ref().map(|p| p.lower)).collect(),
             upper: l.points.iter().map(|p| p.as_ref().map(|p| p.upper)).collect(),
-            signals: l.points.iter().map(|p| p.as_ref().is_some_and(|p| !p.signals.is_empty())).collect(),
+            signals: l
+                .points
+                .iter()
+                .map(|p| p.as_ref().is_some_and(|p| !p.signals.is_empty()))
+                .collect(),
         }),
         width: 640,
         height: 270,
@@ -633,10 +637,7 @@ fn caption(s: &trend::Series) -> String {
 
 /// A breakdown table: one row per group, one column per KPI of `ids` (in order).
 fn breakdown(label: &str, dim: &str, ids: &[String], kpis: &[KpiResult]) -> Breakdown {
-    let defs: Vec<&KpiResult> = ids
-        .iter()
-        .filter_map(|id| kpis.iter().find(|k| &k.id == id))
-        .collect();
+    let defs: Vec<&KpiResult> = ids.iter().filter_map(|id| kpis.iter().find(|k| &k.id == id)).collect();
     let mut groups: BTreeMap<String, BTreeMap<String, &KpiResult>> = BTreeMap::new();
     for k in kpis {
         let Some(g) = k.group.as_ref().and_then(|g| g.get(dim)) else {

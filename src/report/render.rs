@@ -30,7 +30,6 @@ struct KpisFile<'a> {
     trend: &'a [Series],
 }
 
-
 /// Build and write the report into `out`; returns the path of index.html and
 /// the view model it was rendered from.
 pub fn write_report(s: &Session, req: &ReportRequest, out: &Path, pdf: bool) -> Result<(PathBuf, ReportModel)> {

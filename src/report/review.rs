@@ -503,4 +503,3 @@ pub fn write_card(c: &Card, out: &Path) -> Result<PathBuf> {
     output::write_atomic(&html.with_extension("json"), &serde_json::to_vec_pretty(c)?)?;
     Ok(html)
 }
-

@@ -202,4 +202,3 @@ pub fn render_html(s: &Schedule, from: NaiveDateTime) -> Result<String> {
     };
     output::render_html("schedule.html", TEMPLATE, &view)
 }
-

@@ -47,4 +47,3 @@ fn run_check(conn: &duckdb::Connection, f: &queries::SqlFile) -> Result<Vec<Find
         .with_context(|| f.origin.clone())?;
     rows.map(|r| r.with_context(|| f.origin.clone())).collect()
 }
-

@@ -7,7 +7,6 @@ use duckdb::Connection;
 use crate::config::Config;
 use crate::queries;
 
-
 /// A session SQL file (`queries/session/`) with its placeholders filled in:
 /// the warehouse's catalog, the table prefix `{t}` and the attribution settings.
 fn session_sql(name: &str, db: &str, t: &str, cfg: &Config) -> Result<String> {
@@ -145,7 +144,6 @@ fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
     })
 }
 
-
 /// Point the temp macros the KPI queries read at the attribution for the
 /// configured settings: the warehouse's derived tables when they are current
 /// (built by `relkpi import` for these settings from this data), else tables
@@ -224,4 +222,3 @@ mod derived_tests {
         );
     }
 }
-
