@@ -296,16 +296,12 @@ fn rule_name(r: Rule) -> &'static str {
 /// One driver for people: "service Payments: +4.1 pp (rate +3.0 pp, mix
 /// +1.1 pp; 9/60 → 21/64)", or for counts "team Ops: +5 (3 → 8)".
 pub fn driver_text(unit: Unit, d: &Driver) -> String {
-    let figures = |c: Option<&Counts>| match c {
-        Some(Counts {
-            numerator,
-            denominator: Some(den),
-        }) => format!("{numerator}/{den}"),
-        Some(Counts { numerator, .. }) => numerator.to_string(),
-        None => "none".to_owned(),
-    };
     let dim = d.dimension.replace('_', " ");
-    let moved = format!("{} → {}", figures(d.from.as_ref()), figures(d.to.as_ref()));
+    let moved = format!(
+        "{} → {}",
+        figures(d.from.as_ref(), "none"),
+        figures(d.to.as_ref(), "none")
+    );
     if unit == Unit::Ratio {
         format!(
             "{dim} {}: {} (rate {}, mix {}; {moved})",
@@ -316,6 +312,18 @@ pub fn driver_text(unit: Unit, d: &Driver) -> String {
         )
     } else {
         format!("{dim} {}: {} ({moved})", d.group, super::fmt_delta(unit, d.total))
+    }
+}
+
+/// A group's figures: "9/60" for a ratio, "11" for a count, `none` when absent.
+fn figures(c: Option<&Counts>, none: &str) -> String {
+    match c {
+        Some(Counts {
+            numerator,
+            denominator: Some(den),
+        }) => format!("{numerator}/{den}"),
+        Some(Counts { numerator, .. }) => numerator.to_string(),
+        None => none.to_owned(),
     }
 }
 
@@ -338,15 +346,12 @@ pub fn drivers_sentence(unit: Unit, drivers: &[&Driver]) -> String {
                     den(to)
                 )
             } else {
-                let fig = |c: Option<&Counts>| match c {
-                    Some(Counts {
-                        numerator,
-                        denominator: Some(den),
-                    }) => format!("{numerator}/{den}"),
-                    Some(Counts { numerator, .. }) => numerator.to_string(),
-                    None => "0".to_owned(),
-                };
-                format!("{}, {} → {}", super::fmt_delta(unit, d.total), fig(from), fig(to))
+                format!(
+                    "{}, {} → {}",
+                    super::fmt_delta(unit, d.total),
+                    figures(from, "0"),
+                    figures(to, "0")
+                )
             };
             format!("{} ({}) {moved}", d.group, d.dimension.replace('_', " "))
         })
