@@ -16,11 +16,7 @@ with implemented as (
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (
-    select distinct grp from implemented
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
            quantile_cont(c.days, 0.5) filter (where c.days >= 0) as median,

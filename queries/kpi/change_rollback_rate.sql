@@ -21,11 +21,7 @@ recording as (
     -- Sources that record change outcomes at all (see release_success_rate).
     select distinct source from changes where outcome is not null
 ),
-groups as (
-    select distinct grp from implemented
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
            count(c.change_id) as n,

@@ -22,11 +22,7 @@ deployed as (
     from facts
     where is_deployed(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (
-    select distinct grp from deployed
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('deployed', $by)),
 has_incidents as (
     select count(*) > 0 as any_incident from incidents
 ),

@@ -5,7 +5,7 @@
 -- order: 2
 -- test: poisson_rate
 -- breakdown: 1
--- dora: deployment_frequency
+-- dora: deployment_frequency per_day
 -- definition: Number of releases deployed in the period (actual_end in [from, to), state
 --   and outcome not 'cancelled'). extra.per_week = count / (days in period / 7);
 --   extra.per_day feeds the DORA band.
@@ -18,11 +18,7 @@ with deployed as (
     from releases
     where is_deployed(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (
-    select distinct grp from deployed
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('deployed', $by)),
 days as (
     select epoch($period_to::timestamp - $period_from::timestamp) / 86400.0 as d
 ),

@@ -20,11 +20,7 @@ recording as (
     -- Sources that record a change type at all.
     select distinct source from changes where change_type is not null
 ),
-groups as (
-    select distinct grp from implemented
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
            count(c.change_id) as n,

@@ -25,11 +25,7 @@ caused as (
     join incidents i on i.source = a.source and i.incident_id = a.incident_id
     where i.resolved_at is not null
 ),
-groups as (
-    select distinct grp from implemented
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
            quantile_cont(x.hours, 0.5) filter (where x.hours >= 0) as median,

@@ -21,11 +21,7 @@ with pending as (
       and (actual_end is null or actual_end >= $period_to)
       and (closed_at is null or closed_at >= $period_to)
 ),
-groups as (
-    select distinct grp from pending
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('pending', $by)),
 has_releases as (
     select count(*) > 0 as any_release from releases
 ),

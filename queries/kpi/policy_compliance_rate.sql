@@ -31,11 +31,7 @@ evaluated as (
 violating as (
     select distinct source, change_id from policy_violations
 ),
-groups as (
-    select distinct grp from implemented
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
            count(c.change_id) as n,

@@ -18,11 +18,7 @@ with deployed as (
     from releases
     where is_deployed(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (
-    select distinct grp from deployed
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('deployed', $by)),
 agg as (
     select g.grp,
            quantile_cont(d.days, 0.5) filter (where d.days >= 0) as median,

@@ -31,11 +31,7 @@ recording as (
     -- the source records none, or the group has no release).
     select distinct source from releases where outcome is not null
 ),
-groups as (
-    select distinct grp from deployed
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('deployed', $by)),
 agg as (
     select g.grp,
            count(d.release_id) as n,

@@ -31,11 +31,7 @@ classified as (
            end as rework
     from implemented
 ),
-groups as (
-    select distinct grp from classified
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('classified', $by)),
 agg as (
     select g.grp,
            count(c.change_id) as n,

@@ -21,11 +21,7 @@ with deployed as (
     from releases
     where is_deployed(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (
-    select distinct grp from deployed
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('deployed', $by)),
 agg as (
     select g.grp,
            count(d.planned_end) as n,

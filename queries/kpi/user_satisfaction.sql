@@ -17,11 +17,7 @@ with responses as (
     where s.submitted_at >= $period_from and s.submitted_at < $period_to
       and s.score is not null
 ),
-groups as (
-    select distinct grp from responses
-    union
-    select null where $by = 'none'
-),
+groups as (select * from kpi_groups('responses', $by)),
 final as (
     select g.grp as group_value,
            avg(x.score) as value,

@@ -99,7 +99,11 @@ pub struct KpiDef {
     pub title: String,
     pub unit: Unit,
     pub better: Better,
+    /// The DORA metric whose bands the KPI is placed in (`-- dora: metric
+    /// [field]`), compared by its value or by the named `extra` field.
     pub dora: Option<String>,
+    #[serde(skip)]
+    pub dora_value: Option<String>,
     pub rolling: Rolling,
     /// The header's definition and exclusions, in words.
     pub definition: String,
@@ -267,7 +271,14 @@ fn kpi_def(f: SqlFile) -> Result<KpiDef> {
         unit,
         rolling,
         better,
-        dora: h.get("dora").cloned(),
+        dora: h
+            .get("dora")
+            .and_then(|d| d.split_whitespace().next())
+            .map(str::to_owned),
+        dora_value: h
+            .get("dora")
+            .and_then(|d| d.split_whitespace().nth(1))
+            .map(str::to_owned),
         definition,
         order: number("order")?,
         test,

@@ -96,7 +96,7 @@ pub fn run_kpi(
     for res in &mut out {
         res.rag = rag(cfg, res);
         if let Some(metric) = &def.dora {
-            dora_band(conn, params, metric, res)?;
+            dora_band(conn, params, metric, def.dora_value.as_deref(), res)?;
         }
     }
     Ok(out)
@@ -115,10 +115,11 @@ fn rag(cfg: &Config, r: &KpiResult) -> Option<Rag> {
     })
 }
 
-fn dora_band(conn: &Connection, params: &Params, metric: &str, r: &mut KpiResult) -> Result<()> {
-    let value = match metric {
-        "deployment_frequency" => r.extra.get("per_day").and_then(|v| v.as_f64()),
-        _ => r.value,
+/// The result's DORA band for `metric`, by its value or by the `extra` field named.
+fn dora_band(conn: &Connection, params: &Params, metric: &str, field: Option<&str>, r: &mut KpiResult) -> Result<()> {
+    let value = match field {
+        Some(f) => r.extra.get(f).and_then(|v| v.as_f64()),
+        None => r.value,
     };
     let sql = queries::text("benchmarks/dora_band.sql").context("dora_band.sql missing")?;
     let mut stmt = conn.prepare(sql)?;
