@@ -11,7 +11,7 @@
 -- than one row group (122,880 rows) by one insert in the same transaction keeps
 -- the empty table's column statistics, so every scan skips its rows (count(*)
 -- is right, sum() NULL, joins find nothing): on 988,697 changes the facts
--- showed 0 incidents caused on every change (warehouse.rs, `ctas_then_insert_defect`).
+-- showed 0 incidents caused on every change (src/warehouse/mod.rs, `ctas_then_insert_defect`).
 --
 -- {t} is `{db}.main.derived_` (the warehouse's derived tables, rebuilt by
 -- `relkpi import` in one transaction; documented in the README for analysts)

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use crate::cli::{CompareArgs, Format, GlobalArgs};
 use crate::kpi::{
     self,
-    compare::{CompareReport, Significance, compare, resolve_against},
+    compare::{CompareReport, Drivers, Significance, compare, resolve_against},
 };
 use crate::output::{self, Grid};
 use crate::period::Period;
@@ -26,7 +26,12 @@ pub fn run(g: &GlobalArgs, a: CompareArgs) -> Result<u8> {
     }
     let min_records = a.min_records.unwrap_or(s.config.compare.min_records);
     let sig = Significance { level, min_records };
-    let report = compare(&s, &cur, &prev, &a.kpi, sig, a.drivers.is_some())?;
+    let drivers = if a.drivers.is_some() {
+        Drivers::All
+    } else {
+        Drivers::None
+    };
+    let report = compare(&s, &cur, &prev, &a.kpi, sig, drivers)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,

@@ -130,22 +130,35 @@ pub struct Significance {
     pub min_records: i64,
 }
 
-/// Compare the session's warehouse over `cur` with `prev`; with `drivers`,
-/// explain each KPI's change by its groups (`explain`).
+/// Which KPIs' changes `compare` explains by their drivers (`explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drivers {
+    None,
+    /// Every KPI compared (`compare --drivers`).
+    All,
+    /// The KPIs whose verdict is improved or worsened (the report says why
+    /// for those only, and spares the breakdowns of the others).
+    Moved,
+}
+
+/// Compare the session's warehouse over `cur` with `prev`, and explain the
+/// changes `drivers` asks for by their groups.
 pub fn compare(
     s: &Session,
     cur: &Period,
     prev: &Period,
     ids: &[String],
     sig: Significance,
-    drivers: bool,
+    drivers: Drivers,
 ) -> Result<CompareReport> {
     let mut report = compare_on(s.conn(), &s.config, s.prepared()?, cur, prev, ids, sig)?;
-    if drivers {
+    if drivers != Drivers::None {
+        let explained =
+            |k: &Comparison| drivers == Drivers::All || matches!(k.verdict, Verdict::Improved | Verdict::Worsened);
         let defs = kpi::kpi_defs()?;
         let compared: Vec<&KpiDef> = defs
             .iter()
-            .filter(|d| report.kpis.iter().any(|k| k.current.id == d.id))
+            .filter(|d| report.kpis.iter().any(|k| k.current.id == d.id && explained(k)))
             .collect();
         for (id, e) in explain::explain(s, &compared, prev, cur)? {
             if let Some(k) = report.kpis.iter_mut().find(|k| k.current.id == id) {

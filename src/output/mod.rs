@@ -13,7 +13,9 @@ use crate::kpi::Unit;
 
 mod tables;
 
-pub use tables::{driver_text, drivers_sentence, import_summary, kpi_grid, print_kpi_table, write_trend};
+pub use tables::{
+    driver_text, drivers_sentence, import_summary, kpi_grid, medians_sentence, print_kpi_table, write_trend,
+};
 
 /// A grid of already-formatted cells.
 pub struct Grid {

@@ -10,6 +10,7 @@ use crate::import::FileSummary;
 use crate::kpi::KpiReport;
 use crate::kpi::Unit;
 use crate::kpi::drivers::{Counts, Driver};
+use crate::kpi::explain::{GroupMedian, GroupValue};
 use crate::kpi::limits::{ChartKind, Rule};
 use crate::kpi::trend::TrendReport;
 
@@ -357,4 +358,33 @@ pub fn drivers_sentence(unit: Unit, drivers: &[&Driver]) -> String {
         })
         .collect();
     parts.join("; ")
+}
+
+/// The largest groups of a median KPI in one sentence: "CRM (service) 21.9 d
+/// → 36.3 d, 40% → 50% of the records".
+pub fn medians_sentence(unit: Unit, groups: &[&GroupMedian]) -> String {
+    let value = |g: &Option<GroupValue>| {
+        g.as_ref()
+            .map_or("none".to_owned(), |g| super::fmt_value(unit, g.value))
+    };
+    let share = |g: &Option<GroupValue>| {
+        g.as_ref()
+            .and_then(|g| g.share)
+            .map_or("0%".to_owned(), |s| format!("{:.0}%", s * 100.0))
+    };
+    groups
+        .iter()
+        .map(|m| {
+            format!(
+                "{} ({}) {} → {}, {} → {} of the records",
+                m.group,
+                m.dimension.replace('_', " "),
+                value(&m.from),
+                value(&m.to),
+                share(&m.from),
+                share(&m.to)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

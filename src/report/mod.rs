@@ -242,7 +242,7 @@ pub fn build(session: &Session, req: &ReportRequest, progress: &Progress) -> Res
         level: req.level,
         min_records: req.min_records,
     };
-    let mut cmp = compare::compare(session, &req.period, &req.against, &[], sig, true)?;
+    let mut cmp = compare::compare(session, &req.period, &req.against, &[], sig, compare::Drivers::Moved)?;
     clock.lap("compare");
     progress.step("trend");
     cmp.kpis.sort_by_key(|k| rank(&k.current.id));
@@ -494,6 +494,11 @@ fn tile(c: &Comparison, cfg: &Config, series: Option<&trend::Series>, drilled: b
         (Some(e), Verdict::Improved | Verdict::Worsened) if !e.drivers.is_empty() => {
             let top = kpi::drivers::top(&e.drivers, TILE_DRIVERS);
             format!("Largest drivers: {}.", output::drivers_sentence(k.unit, &top))
+        }
+        // A median does not split into drivers: the largest groups' medians.
+        (Some(e), Verdict::Improved | Verdict::Worsened) if !e.medians.is_empty() => {
+            let top: Vec<_> = e.medians.iter().take(TILE_DRIVERS).collect();
+            format!("Largest groups: {}.", output::medians_sentence(k.unit, &top))
         }
         _ => String::new(),
     };
