@@ -159,23 +159,20 @@ fn xmr_limits_and_a_signal_by_hand() {
     let f = w.write("releases.csv", &rel);
     w.run(&["import", f.to_str().unwrap()]).ok();
     w.write("relkpi.toml", "[limits]\nbaseline_months = 6\n");
-    let v = w
-        .run(&[
-            "--config",
-            w.path("relkpi.toml").to_str().unwrap(),
-            "trend",
-            "--period",
-            "2024-12",
-            "--months",
-            "12",
-            "--kpi",
-            "deployment_frequency",
-            "--limits",
-            "--format",
-            "json",
-        ])
-        .ok()
-        .json();
+    let config = w.path("relkpi.toml");
+    let trend = [
+        "--config",
+        config.to_str().unwrap(),
+        "trend",
+        "--period",
+        "2024-12",
+        "--months",
+        "12",
+        "--kpi",
+        "deployment_frequency",
+        "--limits",
+    ];
+    let v = w.run(&[&trend[..], &["--format", "json"]].concat()).ok().json();
     let l = &v["series"][0]["limits"];
     assert_eq!(l["kind"], "xmr");
     close(&l["centre"], 38.0 / 6.0);
@@ -187,21 +184,7 @@ fn xmr_limits_and_a_signal_by_hand() {
     assert_eq!(p[11]["signals"], serde_json::json!(["outside_limits"]));
     assert!(p[..11].iter().all(|x| x["signals"].as_array().unwrap().is_empty()));
     // The table names the signal.
-    let t = w
-        .run(&[
-            "--config",
-            w.path("relkpi.toml").to_str().unwrap(),
-            "trend",
-            "--period",
-            "2024-12",
-            "--months",
-            "12",
-            "--kpi",
-            "deployment_frequency",
-            "--limits",
-        ])
-        .ok()
-        .stdout;
+    let t = w.run(&trend).ok().stdout;
     assert!(
         t.contains("XmR chart") && t.contains("signals: 2024-12 (outside the limits)"),
         "{t}"

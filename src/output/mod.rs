@@ -14,7 +14,8 @@ use crate::kpi::Unit;
 mod tables;
 
 pub use tables::{
-    driver_text, drivers_sentence, import_summary, kpi_grid, medians_sentence, print_kpi_table, write_trend,
+    chart_name, driver_text, drivers_sentence, import_summary, kpi_grid, medians_sentence, print_kpi_table, rule_name,
+    write_trend,
 };
 
 /// A grid of already-formatted cells.

@@ -279,17 +279,19 @@ pub fn write_trend(out: &mut dyn Write, format: Format, report: &TrendReport) ->
     Ok(())
 }
 
-fn chart_name(k: ChartKind) -> &'static str {
+/// The chart's name for people: XmR or p-chart.
+pub fn chart_name(k: ChartKind) -> &'static str {
     match k {
         ChartKind::Xmr => "XmR",
         ChartKind::P => "p-chart",
     }
 }
 
-fn rule_name(r: Rule) -> &'static str {
+/// A signal rule for people.
+pub fn rule_name(r: Rule) -> &'static str {
     match r {
         Rule::OutsideLimits => "outside the limits",
-        Rule::RunOfEight => "8 in a row on one side",
+        Rule::RunOfEight => "8 in a row on one side of the centre",
         Rule::ThreeOfFour => "3 of 4 near a limit",
     }
 }

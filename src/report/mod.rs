@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::kpi::compare::{self, CompareReport, Comparison, Verdict};
-use crate::kpi::limits::{ChartKind, Rule};
 use crate::kpi::trend::{self, TrendReport};
 use crate::kpi::{self, Better, KpiDef, KpiResult, PeriodOut, Rag, RecordRow, Unit};
 use crate::output;
@@ -369,17 +368,17 @@ pub fn build(session: &Session, req: &ReportRequest, progress: &Progress) -> Res
             Some(drill(&d.id, title, links, &c.records.current, &cards))
         })
         .collect();
-    let mut by_id = kpi::kpi_defs()?;
+    let mut by_id: Vec<&KpiDef> = defs.iter().collect();
     by_id.sort_by(|a, b| a.id.cmp(&b.id));
     let methodology = by_id
         .into_iter()
         .map(|d| Method {
-            id: d.id,
-            title: d.title,
+            id: d.id.clone(),
+            title: d.title.clone(),
             unit: d.unit.as_str().to_owned(),
             better: d.better.as_str().to_owned(),
-            definition: d.definition,
-            origin: d.origin,
+            definition: d.definition.clone(),
+            origin: d.origin.clone(),
         })
         .collect();
     let batches = batches(conn)?;
@@ -556,19 +555,8 @@ fn tile(c: &Comparison, cfg: &Config, series: Option<&trend::Series>, drilled: b
 fn behaviour(s: &trend::Series) -> Option<(bool, String)> {
     let l = s.limits.as_ref()?;
     let last = l.points.last()?.as_ref()?;
-    let name = match l.kind {
-        ChartKind::Xmr => "XmR",
-        ChartKind::P => "p-chart",
-    };
-    let rules: Vec<&str> = last
-        .signals
-        .iter()
-        .map(|r| match r {
-            Rule::OutsideLimits => "outside the limits",
-            Rule::RunOfEight => "8 in a row on one side of the centre",
-            Rule::ThreeOfFour => "3 of 4 near a limit",
-        })
-        .collect();
+    let name = output::chart_name(l.kind);
+    let rules: Vec<&str> = last.signals.iter().map(|r| output::rule_name(*r)).collect();
     let limits = format!(
         "{name} limits {} – {}",
         output::fmt_value(s.unit, Some(last.lower)),
@@ -600,11 +588,7 @@ fn chart_spec(s: &trend::Series, cfg: &Config, cmp: &CompareReport) -> ChartSpec
         against,
         kind: ChartSpec::default_kind(s.unit),
         limits: s.limits.as_ref().map(|l| charts::ChartLimits {
-            name: match l.kind {
-                ChartKind::Xmr => "XmR",
-                ChartKind::P => "p-chart",
-            }
-            .into(),
+            name: output::chart_name(l.kind).into(),
             centre: l.points.iter().map(|p| p.as_ref().map(|p| p.centre)).collect(),
             lower: l.points.iter().map(|p| p.as_ref().map(|p| p.lower)).collect(),
             upper: l.points.iter().map(|p| p.as_ref().map(|p| p.upper)).collect(),
