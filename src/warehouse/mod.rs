@@ -54,6 +54,9 @@ impl Warehouse {
         if path.is_dir() {
             bail!("{} is a directory, not a warehouse file", path.display());
         }
+        if mode == Mode::ReadWrite && !path.exists() {
+            create(path)?;
+        }
         let current = if path.exists() { stored_version(path)? } else { 0 };
         let latest = latest_schema_version();
         if current > latest {
@@ -161,6 +164,51 @@ fn load_benchmarks(conn: &Connection) -> Result<()> {
     }
     app.flush()?;
     Ok(())
+}
+
+/// Create the warehouse at `path` whole or not at all: it is built and
+/// migrated under a name of this process's own, then linked into place, so
+/// another process never finds `path` empty or half-written (two processes
+/// creating it at once used to leave an empty file that both then refused).
+/// When another process links its copy first, this one's is dropped.
+fn create(path: &Path) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.creating-{}-{serial}", std::process::id()));
+    let wal = |p: &Path| PathBuf::from(format!("{}.wal", p.display()));
+    let remove = |p: &Path| {
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(wal(p));
+    };
+    remove(&tmp);
+    let built = (|| -> Result<()> {
+        let wh = Warehouse {
+            conn: connect(&tmp, Mode::ReadWrite)?,
+            path: tmp.clone(),
+        };
+        wh.migrate(0)?;
+        // Everything into the file itself: a link takes no write-ahead log.
+        wh.conn.execute_batch("checkpoint")?;
+        Ok(())
+    })();
+    if let Err(e) = built {
+        remove(&tmp);
+        return Err(e.context(format!("creating warehouse {}", path.display())));
+    }
+    let linked = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        // Another process created it first: theirs is as good as ours.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // A file system without hard links: a rename, unless it appeared meanwhile.
+        Err(_) if !path.exists() => std::fs::rename(&tmp, path),
+        Err(_) => Ok(()),
+    };
+    remove(&tmp);
+    linked.with_context(|| format!("creating warehouse {}", path.display()))
 }
 
 fn connect(path: &Path, mode: Mode) -> Result<Connection> {
@@ -277,6 +325,28 @@ mod tests {
             format!("{err:#}").contains("not a valid DuckDB database file"),
             "{err:#}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A new warehouse appears whole, and a creator that finds another's
+    /// copy already in place keeps that one; no temporary file is left.
+    #[test]
+    fn a_warehouse_is_created_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("relkpi-create-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.duckdb");
+        create(&path).unwrap();
+        let version = |p: &Path| stored_version(p).unwrap();
+        assert_eq!(version(&path), latest_schema_version());
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        create(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
+        let mut left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["w.duckdb"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
