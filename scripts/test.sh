@@ -21,4 +21,8 @@ fi
 if [ ! -d ../shared/data ]; then
   echo "scripts/test.sh: ../shared/data is missing; the tests on real exports will fail" >&2
 fi
+# Snapshot files are found from the project at run time: cargo reuses a test
+# binary built from the same sources in another clone sharing the target
+# directory, and insta would otherwise look beside that clone's (baked-in) path.
+export INSTA_WORKSPACE_ROOT="${INSTA_WORKSPACE_ROOT:-$PWD}"
 exec cargo test --workspace --locked "$@" 2>&1
