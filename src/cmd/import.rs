@@ -37,6 +37,7 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
         return dry_run(&a, &opts);
     }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
+    import::limit_memory(&wh.conn)?;
     let show = a.format == Format::Table && !g.quiet;
     let (summaries, failed) = import::import_files(&wh.conn, &a.files, &opts, show)?;
     let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);
@@ -73,9 +74,10 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
         match import::prepare(&scratch.conn, f, opts) {
             Ok(prepared) => {
                 for p in prepared {
-                    let mut s = p.summary;
                     // Nothing is stored: every record would be new to an empty warehouse.
-                    s.inserted = p.records.len() as u64;
+                    let inserted = p.record_count();
+                    let mut s = p.summary;
+                    s.inserted = inserted;
                     if a.format == Format::Table {
                         println!("{}", output::import_summary(&s).replacen(": ", ": (dry run) ", 1));
                     }

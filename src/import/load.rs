@@ -18,6 +18,9 @@
 //! The merge statements are generated from the canonical column names (never
 //! from values) so a file that lacks a column keeps the stored values of it.
 //!
+//! A large file's records are already in DuckDB when the load starts
+//! (`spill.rs`): its spill tables become the stages, `stage` and `stage_cis`.
+//!
 //! A file whose sources the table does not hold yet (a first import: see
 //! `fresh`) has only inserts, so it skips the stage and the classification:
 //! its records go from the table function straight into the table, in the
@@ -49,10 +52,18 @@ struct Stage {
     table: String,
     names: Vec<String>,
     present: Vec<bool>,
-    /// A first import of its sources into `table` (see `fresh`): the records,
-    /// inserted straight from the table function by the merge (which takes
-    /// them), and `stage` left empty.
-    direct: Option<(Vec<super::Column>, Vec<Record>)>,
+    /// A first import of its sources into `table` (see `fresh`): every record
+    /// is inserted, with no classification against stored rows.
+    direct: Option<Direct>,
+}
+
+/// Where a first import's records come from.
+enum Direct {
+    /// Held in memory: inserted straight from the table function by the
+    /// merge (which takes them); `stage` is left empty.
+    Records(Vec<super::Column>, Vec<Record>),
+    /// Spilled to DuckDB (`spill.rs`), now in `stage`.
+    Staged,
 }
 
 /// Whether `table` holds no row of any source the records name, so every
@@ -71,6 +82,11 @@ fn holds_source(conn: &Connection, table: &str, records: &[Record], src: usize) 
             _ => None,
         })
         .collect();
+    holds_any(conn, table, sources)
+}
+
+/// Whether `table` holds a row of any of `sources`.
+fn holds_any<'a>(conn: &Connection, table: &str, sources: impl IntoIterator<Item = &'a str>) -> Result<bool> {
     let mut stmt = conn.prepare(&format!(
         "select count(*) from (select 1 from main.{t} where source = ? limit 1)",
         t = qi(table)
@@ -121,16 +137,28 @@ fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts
         .map(|(n, _)| n)
         .collect();
     let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
-    if let Some((columns, records)) = &mut st.direct {
-        let records = std::mem::take(records);
-        let inserted = records.len() as u64;
-        super::feed::insert_select(
-            conn,
-            &format!("main.{t} ({list}, batch_id)", t = qi(table)),
-            &format!("{list}, {batch_id}"),
-            columns,
-            records,
-        )?;
+    if let Some(direct) = &mut st.direct {
+        let inserted = match direct {
+            Direct::Records(columns, records) => {
+                let records = std::mem::take(records);
+                let inserted = records.len() as u64;
+                super::feed::insert_select(
+                    conn,
+                    &format!("main.{t} ({list}, batch_id)", t = qi(table)),
+                    &format!("{list}, {batch_id}"),
+                    columns,
+                    records,
+                )?;
+                inserted
+            }
+            Direct::Staged => conn.execute(
+                &format!(
+                    "insert into main.{t} ({list}, batch_id) select {list}, {batch_id} from temp.{stage}",
+                    t = qi(table)
+                ),
+                [],
+            )? as u64,
+        };
         return Ok(MergeCounts {
             inserted,
             updated: 0,
@@ -223,11 +251,13 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     let names: Vec<String> = prep.columns.iter().map(|c| c.name.clone()).collect();
     let mut records = prep.records;
     let mut present = prep.present;
-    // Records that are also releases (HP SM "Release Type" changes) link to themselves.
+    let spilled = prep.spilled;
+    // Records that are also releases (HP SM "Release Type" changes) link to
+    // themselves (spilled ones did as they were spilled).
     let release_pos = names.iter().position(|n| n == "release_id");
     let id_pos = names.iter().position(|n| n == "change_id");
     if prep.table == "changes"
-        && records.iter().any(|r| r.release)
+        && (records.iter().any(|r| r.release) || spilled.as_ref().is_some_and(|s| !s.releases.is_empty()))
         && let (Some(p), Some(id)) = (release_pos, id_pos)
     {
         present[p] = true;
@@ -237,19 +267,32 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
     let mut staged = (|| -> Result<Staged> {
-        let first = fresh(conn, &prep.table, &names, &records)?;
+        let first = match &spilled {
+            Some(s) => !holds_any(conn, &prep.table, s.sources.iter().map(String::as_str))?,
+            None => fresh(conn, &prep.table, &names, &records)?,
+        };
         let mut releases = None;
         let mut direct_cis = None;
         if prep.table == "changes" {
-            let cis = ci_rows(&names, &records)?;
-            // CI rows left in change_cis by hand are replaced through the stage.
-            if first && !holds_source(conn, "change_cis", &cis, 0)? {
-                direct_cis = Some(cis);
+            if let Some(s) = &spilled {
+                conn.execute_batch(&format!(
+                    "drop table if exists temp.stage_cis; alter table temp.{} rename to stage_cis",
+                    s.cis_table()
+                ))?;
             } else {
-                stage_cis(conn, cis)?;
+                let cis = ci_rows(&names, &records)?;
+                // CI rows left in change_cis by hand are replaced through the stage.
+                if first && !holds_source(conn, "change_cis", &cis, 0)? {
+                    direct_cis = Some(cis);
+                } else {
+                    stage_cis(conn, cis)?;
+                }
             }
             clock.lap("stage CIs");
-            let rel: Vec<&Record> = records.iter().filter(|r| r.release).collect();
+            let rel: Vec<&Record> = match &spilled {
+                Some(s) => s.releases.iter().collect(),
+                None => records.iter().filter(|r| r.release).collect(),
+            };
             if !rel.is_empty() {
                 releases = Some(stage_releases(
                     conn,
@@ -260,13 +303,26 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                 )?);
             }
         }
-        let main = if first {
+        let main = if let Some(s) = &spilled {
+            conn.execute_batch(&format!(
+                "drop table if exists temp.stage; alter table temp.{t} rename to stage;
+                 drop table if exists temp.{t}_ver;",
+                t = s.table
+            ))?;
             Stage {
                 stage: "stage",
                 table: prep.table.clone(),
                 names: names.clone(),
                 present,
-                direct: Some((prep.columns.clone(), records)),
+                direct: first.then_some(Direct::Staged),
+            }
+        } else if first {
+            Stage {
+                stage: "stage",
+                table: prep.table.clone(),
+                names: names.clone(),
+                present,
+                direct: Some(Direct::Records(prep.columns.clone(), records)),
             }
         } else {
             // The stage frees the records as it takes them; DuckDB's merge
@@ -411,11 +467,11 @@ fn load_in_tx(
 }
 
 /// The columns of a CI row (`ci_rows`), as in `change_cis`.
-const CI_COLUMNS: [&str; 3] = ["source", "change_id", "ci"];
+pub(super) const CI_COLUMNS: [&str; 3] = ["source", "change_id", "ci"];
 
 /// The CI lists of the changes that have them: one row (`CI_COLUMNS`) per CI,
 /// as records for the table function.
-fn ci_rows(names: &[String], records: &[Record]) -> Result<Vec<Record>> {
+pub(super) fn ci_rows(names: &[String], records: &[Record]) -> Result<Vec<Record>> {
     let key = names.iter().position(|n| n == "change_id").context("change_id")?;
     let src = names.iter().position(|n| n == "source").context("source")?;
     let mut rows = Vec::new();
@@ -445,7 +501,7 @@ fn stage_cis(conn: &Connection, rows: Vec<Record>) -> Result<()> {
 }
 
 /// Text columns of these names.
-fn text_columns(names: &[&str]) -> Vec<super::Column> {
+pub(super) fn text_columns(names: &[&str]) -> Vec<super::Column> {
     names
         .iter()
         .map(|n| super::Column {
@@ -560,7 +616,7 @@ mod tests {
             table: "t".into(),
             names,
             present: vec![true, true, false],
-            direct: Some((columns, records)),
+            direct: Some(Direct::Records(columns, records)),
         };
         conn.execute_batch("begin transaction").unwrap();
         let c = merge(&conn, &mut st, 7).unwrap();

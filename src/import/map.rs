@@ -386,6 +386,7 @@ pub(super) fn map_rows(
     first: Vec<read::RawRow>,
     table: &mut TableReader,
     mut seen: impl FnMut(&[read::RawRow]),
+    spill: &mut super::spill::Spill,
 ) -> Result<Mapped> {
     let mut out = Mapped {
         records: Vec::new(),
@@ -407,8 +408,9 @@ pub(super) fn map_rows(
                 Outcome::Skipped => out.skipped += 1,
             }
         }
+        spill.take(&mut out.records, false)
     };
-    map(first);
+    map(first)?;
     std::thread::scope(|s| -> Result<()> {
         // One chunk parsed ahead; the reader stops when this side hangs up.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<read::RawRow>>>(1);
@@ -427,7 +429,7 @@ pub(super) fn map_rows(
                 break;
             }
             seen(&chunk);
-            map(chunk);
+            map(chunk)?;
         }
         Ok(())
     })?;

@@ -12,6 +12,7 @@ mod fold;
 pub mod load;
 mod map;
 pub mod propose;
+mod spill;
 
 pub use crate::warehouse::schema::{ColType, Column, table_columns};
 pub use coverage::Coverage;
@@ -21,6 +22,8 @@ use detect::{canonical_profile, choose, vocabularies};
 use fold::fold;
 pub use map::{Cell, Record, Reject};
 use map::{ColumnMaps, MAP_CHUNK, Mapped, Mapper, map_rows};
+use spill::Spill;
+pub use spill::Spilled;
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
 
@@ -34,7 +37,7 @@ use serde::Serialize;
 
 use dates::DateOrder;
 use profile::{HeaderIndex, KindMap, Profile};
-use read::{FileFormat, TableReader};
+use read::TableReader;
 
 /// What the user asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -94,27 +97,32 @@ pub struct Prepared {
     pub columns: Vec<Column>,
     /// Canonical columns the file provides (the others keep stored values on update).
     pub present: Vec<bool>,
+    /// The records, unless they were spilled to DuckDB (`spill`).
     pub records: Vec<Record>,
+    pub spilled: Option<Spilled>,
     pub rejects: Vec<Reject>,
     pub release_type: Option<String>,
     pub sha256: String,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Open an export, reading it once for its SHA-256 (of the decompressed bytes).
+pub(crate) fn scan(path: &Path) -> Result<(read::Export, String)> {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    let mut hash = Sha256::new();
+    let export = read::scan(path, &mut |b| hash.update(b))?;
+    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((export, sha256))
 }
 
 /// Read and map one file (no warehouse writes): one `Prepared` per record
 /// kind it holds (one, but for mixed exports).
 pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Vec<Prepared>> {
     let clock = crate::ui::Phases::start(path.display());
-    let bytes = read::read_bytes(path)?;
-    let sha256 = sha256_hex(&bytes);
+    let (export, sha256) = scan(path)?;
     clock.lap("read and hash");
-    let format = read::detect_format(path, &bytes);
-    // Rows are parsed as the mapping takes them (a chunk at a time).
-    let mut raw: TableReader = read::open_table(path, bytes, format)?;
+    // Rows are parsed as the mapping takes them (a chunk at a time), a CSV
+    // file's straight from the disk.
+    let mut raw: TableReader = export.open()?;
     clock.lap("open");
 
     let profiles: Vec<Profile> = match (&opts.profile, &opts.source) {
@@ -156,24 +164,24 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<V
         _ => Vec::new(),
     };
     let mut out = vec![prepare_kind(
-        conn, path, opts, profile, kind, detected, raw, &sha256, format, &clock,
+        conn, path, opts, profile, kind, detected, raw, &sha256, &export, &clock,
     )?];
     for k in siblings {
-        let raw = read::open_table(path, read::read_bytes(path)?, format)?;
+        let raw = export.open()?;
         let why = format!(
             "the rows of this mixed export whose {:?} is one of {}",
             k.filter.as_ref().map(|f| f.header.as_str()).unwrap_or_default(),
             k.filter.as_ref().map(|f| f.values.join(", ")).unwrap_or_default()
         );
         out.push(prepare_kind(
-            conn, path, opts, profile, k, why, raw, &sha256, format, &clock,
+            conn, path, opts, profile, k, why, raw, &sha256, &export, &clock,
         )?);
     }
     // A kind none of whose rows the file holds is left out (unless it is the only one).
     if out.len() > 1 {
         let first = out.remove(0);
-        out.retain(|p| !p.records.is_empty() || !p.rejects.is_empty());
-        if !first.records.is_empty() || !first.rejects.is_empty() || out.is_empty() {
+        out.retain(|p| p.record_count() > 0 || !p.rejects.is_empty());
+        if first.record_count() > 0 || !first.rejects.is_empty() || out.is_empty() {
             out.insert(0, first);
         }
     }
@@ -191,7 +199,7 @@ fn prepare_kind(
     detected: String,
     mut raw: TableReader,
     sha256: &str,
-    format: FileFormat,
+    export: &read::Export,
     clock: &crate::ui::Phases,
 ) -> Result<Prepared> {
     let idx = HeaderIndex::new(&raw.headers);
@@ -287,21 +295,20 @@ fn prepare_kind(
     let forced = opts
         .date_order
         .or_else(|| profile.date_order.as_deref().and_then(DateOrder::parse));
-    // The file's date order from the distinct date values it holds (audit logs
-    // repeat the same stamps many times); ISO values read the same in every
-    // order, so they tell nothing and are not kept.
-    let collect_dates = |rows: &[read::RawRow], values: &mut std::collections::HashSet<String>| {
-        if forced.is_some() {
+    // The file's date order: the orders every date value it holds reads in
+    // (`dates::detect_order`), narrowed a chunk at a time so that nothing
+    // grows with the file. ISO values read the same in every order and tell
+    // nothing; a chunk's values are tried once each, on every core.
+    let collect_dates = |rows: &[read::RawRow], cands: &mut Vec<DateOrder>| {
+        if forced.is_some() || cands.is_empty() {
             return;
         }
-        // On every core: a chunk holds hundreds of thousands of dates.
         let found = rows
             .par_iter()
             .fold(std::collections::HashSet::<&str>::new, |mut found, r| {
                 for v in date_cols.iter().filter_map(|c| r.fields.get(*c)) {
                     if !v.trim().is_empty()
                         && !profile.null_values.iter().any(|n| n == v.trim())
-                        && !values.contains(v)
                         && !found.contains(v)
                         && !dates::is_iso(v)
                     {
@@ -314,14 +321,29 @@ fn prepare_kind(
                 a.extend(b);
                 a
             });
-        values.extend(found.into_iter().map(str::to_owned));
+        let start = cands.clone();
+        *cands = found
+            .par_iter()
+            .fold(
+                || start.clone(),
+                |mut c, v| {
+                    dates::narrow_order(&mut c, std::iter::once(*v));
+                    c
+                },
+            )
+            .reduce(
+                || start.clone(),
+                |mut a, b| {
+                    a.retain(|o| b.contains(o));
+                    a
+                },
+            );
     };
-    let decide = |values: &std::collections::HashSet<String>| -> (DateOrder, Option<String>) {
+    let decide = |cands: &[DateOrder]| -> (DateOrder, Option<String>) {
         if let Some(o) = forced {
             return (o, None);
         }
-        let cands = dates::detect_order(values.iter().map(String::as_str));
-        match cands.as_slice() {
+        match cands {
             [] => (DateOrder::Ymd, None),
             [o] => (*o, None),
             c if c.contains(&DateOrder::Ymd) => (DateOrder::Ymd, None),
@@ -334,10 +356,10 @@ fn prepare_kind(
     // The order is needed before the first row is mapped, but it is a property
     // of the whole file: the mapping starts with the order the first chunk of
     // rows shows, and if the whole file shows another, maps the file again.
-    let mut date_values = std::collections::HashSet::new();
+    let mut date_orders = vec![DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
     let first_chunk = raw.next_rows(MAP_CHUNK)?;
-    collect_dates(&first_chunk, &mut date_values);
-    let (order, _) = decide(&date_values);
+    collect_dates(&first_chunk, &mut date_orders);
+    let (order, _) = decide(&date_orders);
 
     let vocab: HashMap<String, Vec<String>> = vocabularies(conn)?
         .into_iter()
@@ -387,10 +409,17 @@ fn prepare_kind(
         .iter()
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
-    let mut mapped = map_rows(&mapper, named, first_chunk, &mut raw, |rows| {
-        collect_dates(rows, &mut date_values)
-    })?;
-    let (order, warning) = decide(&date_values);
+    // A large file's records go to DuckDB as they are mapped (`spill`).
+    let mut spill = Spill::new(conn, &kind.table, &columns);
+    let mut mapped = map_rows(
+        &mapper,
+        named,
+        first_chunk,
+        &mut raw,
+        |rows| collect_dates(rows, &mut date_orders),
+        &mut spill,
+    )?;
+    let (order, warning) = decide(&date_orders);
     if order != mapper.order {
         crate::ui::verbose(
             1,
@@ -402,21 +431,27 @@ fn prepare_kind(
             ),
         );
         mapper.order = order;
-        raw = read::open_table(path, read::read_bytes(path)?, format)?;
-        mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| ())?;
+        raw = export.open()?;
+        spill.reset()?;
+        mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| (), &mut spill)?;
     }
     warnings.extend(warning);
     let Mapped {
-        records,
+        mut records,
         rejects,
         skipped,
         unmapped,
         rows_read,
     } = mapped;
-    let mapped_rows = records.len() as u64;
+    let spilled = spill.finish(&mut records)?;
+    let mapped_rows = spilled.as_ref().map_or(records.len() as u64, |s| s.rows);
     let updated_pos = columns.iter().position(|c| c.name == "updated_at");
     clock.lap("map");
-    let (records, folded, duplicates) = fold(records, mapper.key, updated_pos, kind.group_rows);
+    let (records, folded, duplicates) = match &spilled {
+        // Spilled with distinct keys: nothing to fold.
+        Some(_) => (records, 0, 0),
+        None => fold(records, mapper.key, updated_pos, kind.group_rows),
+    };
     clock.lap("fold");
 
     let mut unmapped_values: Vec<UnmappedValue> = unmapped
@@ -450,18 +485,36 @@ fn prepare_kind(
         coverage,
         ..Default::default()
     };
-    debug_assert_eq!(mapped_rows, records.len() as u64 + folded + duplicates);
+    debug_assert_eq!(
+        mapped_rows,
+        spilled.as_ref().map_or(records.len() as u64, |s| s.rows) + folded + duplicates
+    );
     Ok(Prepared {
         summary,
         table: kind.table.clone(),
         columns,
         present,
         records,
+        spilled,
         rejects,
         release_type: kind.also_release.as_ref().map(|r| r.release_type.clone()),
         sha256: sha256.to_owned(),
     })
 }
+
+/// DuckDB's memory for an import (its default is 80% of the machine's):
+/// with the records spilled to it (`spill`), DuckDB holds them and the merge
+/// within this and writes the rest to its temporary directory beside the
+/// warehouse, so the import's memory does not grow with the files.
+/// `RELKPI_IMPORT_MEMORY` sets it (a DuckDB size such as `2GB`).
+pub fn limit_memory(conn: &Connection) -> Result<()> {
+    let limit = std::env::var("RELKPI_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_owned());
+    conn.execute_batch(&format!("set memory_limit = '{}'", limit.replace('\'', "")))
+        .with_context(|| format!("RELKPI_IMPORT_MEMORY={limit}: not a DuckDB memory size"))
+}
+
+/// The default of `limit_memory`.
+const IMPORT_MEMORY: &str = "512MB";
 
 /// Import files one by one; returns the summaries and how many files failed.
 /// `show`: print each file's summary as it is loaded.
@@ -510,5 +563,12 @@ pub fn import_files(
 }
 
 fn prepared_rows(p: &Prepared) -> usize {
-    p.records.len() + p.rejects.len()
+    p.record_count() as usize + p.rejects.len()
+}
+
+impl Prepared {
+    /// Records to load, held or spilled.
+    pub fn record_count(&self) -> u64 {
+        self.records.len() as u64 + self.spilled.as_ref().map_or(0, |s| s.rows)
+    }
 }

@@ -14,7 +14,7 @@ use duckdb::Connection;
 
 use super::detect::{canonical_profile, choose, vocabularies};
 use super::profile::{HeaderIndex, KindMap, normalize_header};
-use super::{ColType, ImportOptions, builtin_profiles, read, table_columns};
+use super::{ColType, ImportOptions, builtin_profiles, table_columns};
 use relkpi_parse::values::keyword_value;
 
 /// Distinct values listed per enumerated column at most.
@@ -64,9 +64,8 @@ fn aliases() -> Result<BTreeMap<String, BTreeSet<(String, String)>>> {
 
 /// Propose a mapping for `path` (read whole: distinct values need every row).
 pub fn propose(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Proposal> {
-    let bytes = read::read_bytes(path)?;
-    let format = read::detect_format(path, &bytes);
-    let mut raw = read::open_table(path, bytes, format)?;
+    let (export, _) = super::scan(path)?;
+    let mut raw = export.open()?;
     let headers = raw.headers.clone();
     let idx = HeaderIndex::new(&headers);
     let first_row: Option<Vec<String>> = raw.peek()?.map(|r| r.fields.iter().map(str::to_owned).collect());

@@ -216,16 +216,22 @@ pub fn from_excel_serial(v: &str) -> Option<NaiveDateTime> {
 /// 12 rules out month-first, the second above 12 rules out day-first.
 pub fn detect_order<'a>(values: impl Iterator<Item = &'a str>) -> Vec<DateOrder> {
     let mut candidates = vec![DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
+    narrow_order(&mut candidates, values);
+    candidates
+}
+
+/// Keep of `candidates` the orders every one of `values` reads in (as
+/// `detect_order`, from orders already narrowed by other values).
+pub fn narrow_order<'a>(candidates: &mut Vec<DateOrder>, values: impl Iterator<Item = &'a str>) {
     for v in values {
+        if candidates.is_empty() {
+            break;
+        }
         if v.trim().is_empty() {
             continue;
         }
         candidates.retain(|o| parse(v, *o).is_some());
-        if candidates.is_empty() {
-            break;
-        }
     }
-    candidates
 }
 
 /// `2024-03-01`, `2024-03-01 12:00`, `2024-03-01T12:00:00`.

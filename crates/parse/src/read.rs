@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -52,50 +52,18 @@ pub struct RawTable {
     pub encoding: &'static str,
 }
 
-/// The file's bytes, gunzipped when compressed.
+/// The file's bytes, gunzipped when compressed: real exports compress 5 to 20
+/// times, so a gzip file is refused past 50 times its size (at least 256 MiB,
+/// at most 8 GiB) before a bomb exhausts memory. A text export whose first MiB
+/// holds no line break is refused before it is read whole.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if meta.is_dir() {
-        bail!("{} is a directory, not an export file", path.display());
-    }
-    if !meta.is_file() {
-        bail!("{} is not a regular file", path.display());
-    }
-    // A text export whose first MiB holds no line break is not a table (a 1 GB
-    // single line would otherwise be read whole before failing).
-    {
-        let mut head = Vec::with_capacity(LINE_LIMIT);
-        File::open(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .take(LINE_LIMIT as u64)
-            .read_to_end(&mut head)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        one_line_check(path, &head, meta.len())?;
-    }
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        // Real exports compress 5 to 20 times; stop well before a bomb exhausts
-        // memory: at 50 times the compressed size (at least 256 MiB, at most 8 GiB).
-        let limit = (raw.len() as u64 * MAX_GZIP_RATIO).clamp(256 << 20, MAX_INPUT_BYTES);
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .with_context(|| format!("{}: not a valid gzip file (truncated or corrupt)", path.display()))?;
-        if out.len() as u64 > limit {
-            bail!(
-                "{}: {} bytes of gzip decompress to more than {} MiB ({}x); refusing (gzip bomb?). \
-                 Decompress it yourself if it is genuine.",
-                path.display(),
-                raw.len(),
-                limit >> 20,
-                limit / (raw.len() as u64).max(1)
-            );
-        }
+    let mut stream = open_stream(path)?;
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).map_err(|e| stream.error(e))?;
+    if stream.gz {
         one_line_check(path, &out[..out.len().min(LINE_LIMIT)], out.len() as u64)?;
-        return Ok(out);
     }
-    Ok(raw)
+    Ok(out)
 }
 
 /// Longest first line accepted in a CSV export.
@@ -118,6 +86,309 @@ fn one_line_check(path: &Path, head: &[u8], total: u64) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// An export file, opened by `scan`: its format and, for CSV, what one pass
+/// over its bytes found (encoding, quotes, NUL bytes, the header line). Its
+/// rows are read by `open`, which streams a CSV file from disk (memory stays
+/// flat in the file's size) and may be called again to read it once more.
+pub struct Export {
+    path: PathBuf,
+    pub format: FileFormat,
+    /// Bytes after decompression.
+    pub len: u64,
+    facts: CsvFacts,
+}
+
+/// Read `path` once, handing every (decompressed) byte to `on_bytes` (the
+/// import hashes them), and tell its format. A CSV file's facts for `open` are
+/// gathered on the way, in constant memory.
+pub fn scan(path: &Path, on_bytes: &mut dyn FnMut(&[u8])) -> Result<Export> {
+    let mut stream = open_stream(path)?;
+    let mut facts = CsvFacts::default();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        // Whole chunks (a gzip stream may hand out less): the first holds the BOM.
+        let mut n = 0;
+        while n < buf.len() {
+            match stream.read(&mut buf[n..]).map_err(|e| stream.error(e))? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        on_bytes(&buf[..n]);
+        facts.feed(&buf[..n]);
+    }
+    facts.finish();
+    if stream.gz {
+        one_line_check(path, &facts.head, facts.len)?;
+    }
+    Ok(Export {
+        path: path.to_path_buf(),
+        format: detect_format(path, &facts.head),
+        len: facts.len,
+        facts,
+    })
+}
+
+impl Export {
+    /// The table's rows, from the start of the file.
+    pub fn open(&self) -> Result<TableReader> {
+        match self.format {
+            FileFormat::Csv => {
+                let mut stream = open_stream(&self.path)?;
+                if self.facts.bom {
+                    let mut bom = [0u8; 3];
+                    stream.read_exact(&mut bom)?;
+                }
+                open_csv(&self.path, Box::new(stream), &self.facts)
+            }
+            format => open_table(&self.path, read_bytes(&self.path)?, format),
+        }
+    }
+}
+
+/// The file's bytes as a stream, gunzipped when compressed (refusing a gzip
+/// bomb, see `read_bytes`), after the checks `read_bytes` makes.
+struct Stream {
+    inner: Box<dyn Read + Send>,
+    path: PathBuf,
+    gz: bool,
+    /// Decompressed bytes allowed (gzip), and read so far.
+    limit: u64,
+    read: u64,
+    compressed: u64,
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf).map_err(|e| {
+            if self.gz {
+                std::io::Error::other(format!(
+                    "{}: not a valid gzip file (truncated or corrupt): {e}",
+                    self.path.display()
+                ))
+            } else {
+                e
+            }
+        })?;
+        self.read += n as u64;
+        if self.gz && self.read > self.limit {
+            return Err(std::io::Error::other(format!(
+                "{}: {} bytes of gzip decompress to more than {} MiB ({}x); refusing (gzip bomb?). \
+                 Decompress it yourself if it is genuine.",
+                self.path.display(),
+                self.compressed,
+                self.limit >> 20,
+                self.limit / self.compressed.max(1)
+            )));
+        }
+        Ok(n)
+    }
+}
+
+impl Stream {
+    /// A read error as the user reads it: the gzip errors name the file already.
+    fn error(&self, e: std::io::Error) -> anyhow::Error {
+        if self.gz {
+            anyhow::anyhow!("{e}")
+        } else {
+            anyhow::Error::new(e).context(format!("cannot read {}", self.path.display()))
+        }
+    }
+}
+
+fn open_stream(path: &Path) -> Result<Stream> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{} is a directory, not an export file", path.display());
+    }
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    let mut head = Vec::with_capacity(LINE_LIMIT);
+    File::open(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .take(LINE_LIMIT as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    one_line_check(path, &head, meta.len())?;
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let gz = head.starts_with(&[0x1f, 0x8b]);
+    let limit = (meta.len() * MAX_GZIP_RATIO).clamp(256 << 20, MAX_INPUT_BYTES);
+    let inner: Box<dyn Read + Send> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            file,
+        )))
+    } else {
+        Box::new(file)
+    };
+    Ok(Stream {
+        inner,
+        path: path.to_path_buf(),
+        gz,
+        limit,
+        read: 0,
+        compressed: meta.len(),
+    })
+}
+
+/// What a pass over a CSV export's bytes tells before its rows are parsed:
+/// the encoding (as `decode` decides it for the whole text), the quotes, the
+/// NUL bytes and the first MiB (the header line, the delimiter).
+#[derive(Debug, Default)]
+struct CsvFacts {
+    len: u64,
+    head: Vec<u8>,
+    bom: bool,
+    nuls: u64,
+    /// Valid multi-byte UTF-8 characters, and invalid UTF-8 sequences.
+    multibyte: u64,
+    invalid: u64,
+    quotes: u64,
+    newlines: u64,
+    last_quote_line: u64,
+    /// An unfinished UTF-8 sequence at the end of the last chunk.
+    carry: Vec<u8>,
+}
+
+impl CsvFacts {
+    fn of(bytes: &[u8]) -> CsvFacts {
+        let mut f = CsvFacts::default();
+        f.feed(bytes);
+        f.finish();
+        f
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        let start = self.len;
+        self.len += chunk.len() as u64;
+        if self.head.len() < LINE_LIMIT {
+            let take = (LINE_LIMIT - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        // The UTF-8 BOM is no part of the text (`scan` hands the first MiB whole).
+        let mut text = chunk;
+        if start == 0 {
+            self.bom = chunk.starts_with(b"\xEF\xBB\xBF");
+            if self.bom {
+                text = &chunk[3..];
+            }
+        }
+        for &b in text {
+            match b {
+                0 => self.nuls += 1,
+                b'"' => {
+                    self.quotes += 1;
+                    self.last_quote_line = self.newlines + 1;
+                }
+                b'\n' => self.newlines += 1,
+                _ => {}
+            }
+        }
+        let joined;
+        let mut rest: &[u8] = if self.carry.is_empty() {
+            text
+        } else {
+            let mut j = std::mem::take(&mut self.carry);
+            j.extend_from_slice(text);
+            joined = j;
+            &joined
+        };
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    self.multibyte += count_multibyte(valid.as_bytes());
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    self.multibyte += count_multibyte(valid);
+                    match e.error_len() {
+                        Some(n) => {
+                            self.invalid += 1;
+                            rest = &after[n..];
+                        }
+                        None => {
+                            self.carry = after.to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.carry.is_empty() {
+            self.invalid += 1;
+            self.carry.clear();
+        }
+    }
+
+    /// The encoding `decode` would choose: (name, lossy UTF-8, Windows-1252).
+    fn encoding(&self) -> (&'static str, bool, bool) {
+        if self.invalid == 0 {
+            ("utf-8", false, false)
+        } else if self.multibyte > 0 && self.multibyte >= self.invalid {
+            ("utf-8 with invalid bytes", true, false)
+        } else {
+            ("windows-1252", false, true)
+        }
+    }
+}
+
+/// Valid UTF-8 text's characters of more than one byte (their lead bytes).
+fn count_multibyte(valid: &[u8]) -> u64 {
+    valid.iter().filter(|b| **b >= 0xC0).count() as u64
+}
+
+/// Windows-1252 bytes as UTF-8, a byte at a time (every byte is a character).
+struct Cp1252<R> {
+    inner: R,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: Read> Read for Cp1252<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            let n = self.inner.read(&mut self.raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let table = cp1252_table();
+            let mut utf8 = [0u8; 4];
+            for b in &self.raw[..n] {
+                self.out
+                    .extend_from_slice(table[*b as usize].encode_utf8(&mut utf8).as_bytes());
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn cp1252_table() -> &'static [char; 256] {
+    static TABLE: std::sync::OnceLock<[char; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = ['\u{FFFD}'; 256];
+        for (b, c) in t.iter_mut().enumerate() {
+            let byte = [b as u8];
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+            *c = text.chars().next().unwrap_or('\u{FFFD}');
+        }
+        t
+    })
 }
 
 /// The format from the name (ignoring `.gz`), else from the content.
@@ -176,7 +447,7 @@ pub struct TableReader {
 
 enum RowSource {
     Csv {
-        records: csv::StringRecordsIntoIter<std::io::Cursor<Vec<u8>>>,
+        records: csv::ByteRecordsIntoIter<Box<dyn Read + Send>>,
         path: std::path::PathBuf,
         /// The text had invalid UTF-8 (rows holding U+FFFD are rejected).
         lossy: bool,
@@ -199,6 +470,7 @@ impl TableReader {
                         let line = e.position().map(|p| p.line()).unwrap_or(0);
                         anyhow::anyhow!("{}: line {line}: malformed CSV: {e}", path.display())
                     })?;
+                    let rec = text_record(rec);
                     if rec.iter().all(|f| f.trim().is_empty()) {
                         self.blank_rows += 1;
                         continue;
@@ -234,7 +506,13 @@ impl TableReader {
 /// Open a table for reading row by row (see `TableReader`).
 pub fn open_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<TableReader> {
     match format {
-        FileFormat::Csv => open_csv(path, bytes),
+        FileFormat::Csv => {
+            let facts = CsvFacts::of(&bytes);
+            let skip = if facts.bom { 3 } else { 0 };
+            let mut text = std::io::Cursor::new(bytes);
+            text.set_position(skip);
+            open_csv(path, Box::new(text), &facts)
+        }
         FileFormat::Json => Ok(parsed(read_json(path, bytes)?)),
         FileFormat::Xlsx => Ok(parsed(read_xlsx(path, bytes)?)),
     }
@@ -304,37 +582,53 @@ fn sniff_delimiter(text: &str) -> u8 {
     best.0
 }
 
-fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<TableReader> {
+/// A CSV file's rows from `text` (its bytes after the BOM), as `facts` describe it.
+fn open_csv(path: &Path, text: Box<dyn Read + Send>, facts: &CsvFacts) -> Result<TableReader> {
     // Many NUL bytes: UTF-16 or binary. A few: rows to reject, below.
-    let nuls = bytes.iter().filter(|b| **b == 0).count();
-    if nuls > 0 && (nuls * 10 > bytes.len() || bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF])) {
+    let nuls = facts.nuls;
+    if nuls > 0
+        && (nuls * 10 > facts.len || facts.head.starts_with(&[0xFF, 0xFE]) || facts.head.starts_with(&[0xFE, 0xFF]))
+    {
         bail!(
             "{}: contains NUL bytes; this is not a text export (binary file, or UTF-16: save it as UTF-8 CSV)",
             path.display()
         );
     }
-    let (text, encoding, lossy) = decode(bytes);
+    let (encoding, lossy, cp1252) = facts.encoding();
     // An odd number of quotes: the file ends inside a quoted field (cut short).
-    if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
-        let line = text
-            .rfind('"')
-            .map(|i| text[..i].matches('\n').count() + 1)
-            .unwrap_or(0);
+    if facts.quotes % 2 == 1 {
         bail!(
-            "{}: line {line}: a quoted field is never closed: the file is truncated or malformed",
-            path.display()
+            "{}: line {}: a quoted field is never closed: the file is truncated or malformed",
+            path.display(),
+            facts.last_quote_line
         );
     }
-    let delim = sniff_delimiter(&text);
+    let head = facts.head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&facts.head);
+    let head_text = if cp1252 {
+        head.iter().map(|b| cp1252_table()[*b as usize]).collect::<String>()
+    } else {
+        String::from_utf8_lossy(head).into_owned()
+    };
+    let delim = sniff_delimiter(&head_text);
+    let text: Box<dyn Read + Send> = if cp1252 {
+        Box::new(Cp1252 {
+            inner: text,
+            raw: vec![0; 1 << 16],
+            out: Vec::with_capacity(3 << 16),
+            pos: 0,
+        })
+    } else {
+        text
+    };
     let mut records = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(false)
         .flexible(true)
-        .from_reader(std::io::Cursor::new(text.into_bytes()))
-        .into_records();
+        .buffer_capacity(1 << 16)
+        .from_reader(text)
+        .into_byte_records();
     let headers: Vec<String> = match records.next() {
-        Some(h) => h
-            .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
+        Some(h) => text_record(h.with_context(|| format!("{}: line 1: cannot read the header", path.display()))?)
             .iter()
             .map(|s| s.trim().to_owned())
             .collect(),
@@ -352,6 +646,16 @@ fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<TableReader> {
         },
         peeked: None,
     })
+}
+
+/// A record's fields as text: UTF-8, with U+FFFD for bytes that are not (the
+/// row is then rejected in a lossily decoded file, see `csv_row`).
+fn text_record(rec: csv::ByteRecord) -> csv::StringRecord {
+    let pos = rec.position().cloned();
+    let mut out = csv::StringRecord::from_byte_record(rec)
+        .unwrap_or_else(|e| csv::StringRecord::from_byte_record_lossy(e.into_byte_record()));
+    out.set_position(pos);
+    out
 }
 
 /// A CSV record as a row, with the reason it cannot load if it holds a NUL
@@ -617,6 +921,154 @@ mod tests {
             (s.as_str(), enc, lossy),
             ("Zürich München \u{FFFD}", "utf-8 with invalid bytes", true)
         );
+    }
+
+    /// Exports whose encoding, quoting and layout the streaming reader must
+    /// read exactly as the whole-text reader does.
+    fn samples() -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("plain", b"number,state\nCHG1,Closed\nCHG2,New\n".to_vec()),
+            ("bom", b"\xEF\xBB\xBFnumber;state\r\nCHG1;Closed\r\n".to_vec()),
+            ("cp1252", b"number,desc\nCHG1,caf\xe9 \x80 \x93\n".to_vec()),
+            (
+                "lossy",
+                b"number,desc\nCHG1,Z\xc3\xbcrich M\xc3\xbcnchen\nCHG2,bad \xff\nCHG3,ok\n".to_vec(),
+            ),
+            (
+                "quoted",
+                b"number,desc\n\"CHG1\",\"two\nlines, \"\"quoted\"\"\"\n\n,,\nCHG2,x\n".to_vec(),
+            ),
+            ("tabs", b"a\tb\tc\n1\t2\t3\n4\t5\n".to_vec()),
+            ("unclosed", b"a,b\n1,\"never\n2,3\n".to_vec()),
+            ("nul", b"a,b\n1,x\x002\n3,4\n5,6\n7,8\n9,10\n11,12\n".to_vec()),
+            ("empty", Vec::new()),
+            ("bom only", b"\xEF\xBB\xBF".to_vec()),
+        ]
+    }
+
+    fn rows_of(t: Result<TableReader>) -> Outcome {
+        let mut t = t.map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        while let Some(r) = t.next_row().map_err(|e| e.to_string())? {
+            rows.push(format!(
+                "{}:{:?}:{:?}",
+                r.line,
+                r.fields.iter().collect::<Vec<_>>(),
+                r.problem
+            ));
+        }
+        Ok((t.headers.clone(), t.encoding, rows, t.blank_rows))
+    }
+
+    /// A table as read (headers, encoding, rows, blank rows), or the error.
+    type Outcome = std::result::Result<(Vec<String>, &'static str, Vec<String>, u64), String>;
+
+    /// The reader of before, kept as the oracle: the whole text decoded at
+    /// once, then parsed.
+    fn whole_text_rows(bytes: Vec<u8>) -> Outcome {
+        let nuls = bytes.iter().filter(|b| **b == 0).count();
+        if nuls > 0 && (nuls * 10 > bytes.len() || bytes.starts_with(&[0xFF, 0xFE])) {
+            return Err(
+                "x.csv: contains NUL bytes; this is not a text export (binary file, or UTF-16: save it as UTF-8 CSV)"
+                    .into(),
+            );
+        }
+        let (text, encoding, lossy) = decode(bytes);
+        if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
+            let line = text
+                .rfind('"')
+                .map(|i| text[..i].matches('\n').count() + 1)
+                .unwrap_or(0);
+            return Err(format!(
+                "x.csv: line {line}: a quoted field is never closed: the file is truncated or malformed"
+            ));
+        }
+        let mut records = csv::ReaderBuilder::new()
+            .delimiter(sniff_delimiter(&text))
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(std::io::Cursor::new(text.into_bytes()))
+            .into_records();
+        let headers: Vec<String> = match records.next() {
+            Some(h) => h.unwrap().iter().map(|s| s.trim().to_owned()).collect(),
+            None => return Err("x.csv: the file is empty (no header line)".into()),
+        };
+        let (mut rows, mut blank) = (Vec::new(), 0);
+        for rec in records {
+            let rec = rec.map_err(|e| e.to_string())?;
+            if rec.iter().all(|f| f.trim().is_empty()) {
+                blank += 1;
+                continue;
+            }
+            let r = csv_row(rec, &headers, lossy);
+            rows.push(format!(
+                "{}:{:?}:{:?}",
+                r.line,
+                r.fields.iter().collect::<Vec<_>>(),
+                r.problem
+            ));
+        }
+        Ok((headers, encoding, rows, blank))
+    }
+
+    #[test]
+    fn streamed_csv_reads_as_the_whole_text_does() {
+        let dir = std::env::temp_dir().join(format!("relkpi-parse-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in samples() {
+            let whole = rows_of(open_table(Path::new("x.csv"), bytes.clone(), FileFormat::Csv));
+            assert_eq!(whole, whole_text_rows(bytes.clone()), "{name}: as before");
+            for gz in [false, true] {
+                let path = dir.join(if gz { "x.csv.gz" } else { "x.csv" });
+                let data = if gz {
+                    use std::io::Write;
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    e.write_all(&bytes).unwrap();
+                    e.finish().unwrap()
+                } else {
+                    bytes.clone()
+                };
+                std::fs::write(&path, data).unwrap();
+                let mut seen = Vec::new();
+                let export = scan(&path, &mut |b| seen.extend_from_slice(b)).unwrap();
+                assert_eq!(seen, bytes, "{name}: every byte handed out");
+                assert_eq!(export.format, FileFormat::Csv);
+                let streamed = rows_of(export.open()).map_err(|e| e.replace(&path.display().to_string(), "x.csv"));
+                assert_eq!(streamed, whole, "{name} (gzip: {gz})");
+                // Again: an export opens as often as needed.
+                assert_eq!(rows_of(export.open()).is_ok(), whole.is_ok(), "{name}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Facts gathered chunk by chunk equal those of the whole, wherever a
+    /// multi-byte character or an invalid sequence is cut.
+    #[test]
+    fn facts_do_not_depend_on_the_chunks() {
+        let bytes = b"h\nZ\xc3\xbcrich \xe2\x82\xac \xff\xfe \xe2\x82 \"q\"\n\xf0\x9f\x98\x80\xc3".to_vec();
+        let whole = CsvFacts::of(&bytes);
+        for size in 1..8 {
+            let mut f = CsvFacts::default();
+            for c in bytes.chunks(size) {
+                f.feed(c);
+            }
+            f.finish();
+            assert_eq!(
+                (f.multibyte, f.invalid, f.quotes, f.newlines, f.last_quote_line, f.len),
+                (
+                    whole.multibyte,
+                    whole.invalid,
+                    whole.quotes,
+                    whole.newlines,
+                    whole.last_quote_line,
+                    whole.len
+                ),
+                "chunks of {size}"
+            );
+        }
+        // As `decode` counts: ü € 😀 valid; ff, fe, the cut e2 82, the final c3 invalid.
+        assert_eq!((whole.multibyte, whole.invalid), (3, 4));
     }
 
     #[test]
