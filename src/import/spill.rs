@@ -341,26 +341,37 @@ mod tests {
             .collect()
     }
 
+    /// An empty warehouse and the columns of its changes (less `batch_id`).
+    fn scratch() -> (Warehouse, Vec<Column>) {
+        let wh = Warehouse::scratch().unwrap();
+        let columns = table_columns(&wh.conn, "changes")
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.name != "batch_id")
+            .collect();
+        (wh, columns)
+    }
+
+    /// The records as mapping hands them over, one at a time; what is left held.
+    fn map_into(spill: &mut Spill, records: Vec<Record>) -> Vec<Record> {
+        let mut held = Vec::new();
+        for r in records {
+            held.push(r);
+            spill.take(&mut held, false).unwrap();
+        }
+        held
+    }
+
     /// Spilled past two of DuckDB's row groups (122,880 rows) in several
     /// statements: every row is there and seen by scans (the defect of
     /// `warehouse::tests::ctas_then_insert_defect` would hide them).
     #[test]
     fn spilled_past_row_groups_scans_whole() {
-        let wh = Warehouse::scratch().unwrap();
-        let columns: Vec<Column> = table_columns(&wh.conn, "changes")
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.name != "batch_id")
-            .collect();
+        let (wh, columns) = scratch();
         let n = 250_000;
         let mut spill = Spill::new(&wh.conn, "changes", &columns);
         spill.at = 100_000;
-        let mut all = changes(&columns, n, n);
-        let mut batch: Vec<Record> = Vec::new();
-        for r in all.drain(..) {
-            batch.push(r);
-            spill.take(&mut batch, false).unwrap();
-        }
+        let mut batch = map_into(&mut spill, changes(&columns, n, n));
         let s = spill.finish(&mut batch).unwrap().expect("distinct keys stay spilled");
         assert!(batch.is_empty());
         assert_eq!(s.rows, n as u64);
@@ -395,20 +406,11 @@ mod tests {
     /// Keys that repeat: the records come back whole, in file order.
     #[test]
     fn repeated_keys_are_read_back_whole() {
-        let wh = Warehouse::scratch().unwrap();
-        let columns: Vec<Column> = table_columns(&wh.conn, "changes")
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.name != "batch_id")
-            .collect();
+        let (wh, columns) = scratch();
         let original = changes(&columns, 1000, 400);
         let mut spill = Spill::new(&wh.conn, "changes", &columns);
         spill.at = 64;
-        let mut batch: Vec<Record> = Vec::new();
-        for r in original.clone() {
-            batch.push(r);
-            spill.take(&mut batch, false).unwrap();
-        }
+        let mut batch = map_into(&mut spill, original.clone());
         let table = spill.table.clone();
         assert!(spill.finish(&mut batch).unwrap().is_none());
         let release = columns.iter().position(|c| c.name == "release_id").unwrap();
