@@ -252,18 +252,12 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     let mut records = prep.records;
     let mut present = prep.present;
     let spilled = prep.spilled;
-    // Records that are also releases (HP SM "Release Type" changes) link to
-    // themselves (spilled ones did as they were spilled).
-    let release_pos = names.iter().position(|n| n == "release_id");
-    let id_pos = names.iter().position(|n| n == "change_id");
+    // Spilled records were linked as they were spilled.
     if prep.table == "changes"
         && (records.iter().any(|r| r.release) || spilled.as_ref().is_some_and(|s| !s.releases.is_empty()))
-        && let (Some(p), Some(id)) = (release_pos, id_pos)
+        && let Some(p) = link_releases(&names, &mut records)
     {
         present[p] = true;
-        for r in records.iter_mut().filter(|r| r.release) {
-            r.values[p] = r.values[id].clone();
-        }
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
     let mut staged = (|| -> Result<Staged> {
@@ -464,6 +458,18 @@ fn load_in_tx(
         ],
     )?;
     Ok(s)
+}
+
+/// Records that are also releases (HP SM "Release Type" changes) link to
+/// themselves: their `release_id` becomes their `change_id`. Returns the
+/// position of `release_id`, if the columns have both.
+pub(super) fn link_releases(names: &[String], records: &mut [Record]) -> Option<usize> {
+    let p = names.iter().position(|n| n == "release_id")?;
+    let id = names.iter().position(|n| n == "change_id")?;
+    for r in records.iter_mut().filter(|r| r.release) {
+        r.values[p] = r.values[id].clone();
+    }
+    Some(p)
 }
 
 /// The columns of a CI row (`ci_rows`), as in `change_cis`.

@@ -432,7 +432,7 @@ fn prepare_kind(
         );
         mapper.order = order;
         raw = export.open()?;
-        spill.reset()?;
+        spill.reset();
         mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| (), &mut spill)?;
     }
     warnings.extend(warning);

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value};
 
-use super::load::{CI_COLUMNS, ci_rows, text_columns};
+use super::load::{CI_COLUMNS, ci_rows, link_releases, text_columns};
 use super::{Cell, ColType, Column, Record, key_column};
 
 /// Records held before a file starts to spill, and spilled at a time.
@@ -103,15 +103,10 @@ impl<'c> Spill<'c> {
             self.create()?;
         }
         let mut batch = std::mem::take(records);
-        // A record that is also a release (HP SM "Release Type" changes)
-        // links to itself, as `load` does for records held in memory.
-        let release = self.names.iter().position(|n| n == "release_id");
-        let id = self.names.iter().position(|n| n == "change_id");
-        if let (Some(p), Some(id)) = (release, id) {
-            for r in batch.iter_mut().filter(|r| r.release) {
-                r.values[p] = r.values[id].clone();
-                self.releases.push(r.clone());
-            }
+        // A record that is also a release links to itself, as `load` links
+        // the records held in memory.
+        if link_releases(&self.names, &mut batch).is_some() {
+            self.releases.extend(batch.iter().filter(|r| r.release).cloned());
         }
         let src = self.names.iter().position(|n| n == "source").context("source")?;
         for r in &batch {
@@ -180,13 +175,12 @@ impl<'c> Spill<'c> {
     }
 
     /// Start again (the file is mapped once more).
-    pub(super) fn reset(&mut self) -> Result<()> {
+    pub(super) fn reset(&mut self) {
         self.drop_tables();
         self.created = false;
         self.rows = 0;
         self.sources.clear();
         self.releases.clear();
-        Ok(())
     }
 
     fn drop_tables(&self) {
