@@ -10,6 +10,12 @@
 #              macros with the derived tables bypassed (attribution.materialize
 #              = false): the benchmark fails unless they are identical, so a
 #              time is never reported for wrong numbers
+#   refresh    a monthly refresh: relkpi import of a later export (generate
+#              --delta: 45,500 new changes and 4,550 closed again, about 50,000
+#              change records, with their releases, incidents and answers) into
+#              the warehouse, derived tables refreshed (not rebuilt); then
+#   verify2    the 24-month KPIs from the refreshed derived tables against the
+#              macros', as verify (not timed against a target)
 # with wall time and peak memory from GNU time (/usr/bin/time -v).
 #
 # Usage: scripts/bench.sh [SIZES...]        (default: 100000 1000000 10000000 changes)
@@ -48,7 +54,8 @@ run() {
 for n in "${SIZES[@]}"; do
   data="$BENCH_DIR/data-$n"; db="$BENCH_DIR/w-$n.duckdb"; floor="$BENCH_DIR/floor-$n.duckdb"
   rm -rf "$data" "$db" "$db.wal" "$floor" "$floor.wal" "$BENCH_DIR/report-$n"
-  run "$n" generate "$RELKPI" -q generate --changes "$n" --out "$data"
+  delta="${BENCH_DELTA:-45500}"; [ "$delta" -gt $((n / 10)) ] && delta=$((n / 20))
+  run "$n" generate "$RELKPI" -q generate --changes "$n" --delta "$delta" --out "$data"
   files=("$data/change_request.csv" "$data/incident.csv" "$data/rm_release.csv" "$data/satisfaction.csv")
   # The floor: DuckDB reading the same CSV files into plain tables, nothing else.
   floor_cmd="set -e"
@@ -72,6 +79,26 @@ for n in "${SIZES[@]}"; do
     fi
   done
   echo "$n: the KPIs from the derived tables equal the macros' (1 and 24 months)" >&2
+  run "$n" refresh "$RELKPI" -v --db "$db" import "$data/delta/change_request.csv" "$data/delta/incident.csv" \
+    "$data/delta/rm_release.csv" "$data/delta/satisfaction.csv"
+  if ! grep -q 'derived tables refreshed' "$BENCH_DIR/$n-refresh.err"; then
+    echo "at $n changes the refresh rebuilt the derived tables instead of refreshing them:" >&2
+    grep 'derived tables' "$BENCH_DIR/$n-refresh.err" >&2 || true
+    exit 1
+  fi
+  verify_cmd="set -e; \"$RELKPI\" -q --db \"$db\" kpi --from 2024-01-01 --to 2026-01-01 --format csv > \"$BENCH_DIR/$n-refreshed-24m.out\""
+  verify_cmd="$verify_cmd; \"$RELKPI\" -q --db \"$db\" --config \"$BENCH_DIR/macros.toml\" kpi --from 2024-01-01 --to 2026-01-01 --format csv > \"$BENCH_DIR/$n-refreshed-macros-24m.out\""
+  run "$n" verify2 sh -c "$verify_cmd"
+  if ! cmp -s "$BENCH_DIR/$n-refreshed-24m.out" "$BENCH_DIR/$n-refreshed-macros-24m.out"; then
+    echo "at $n changes the KPIs from the refreshed derived tables differ from the macros':" >&2
+    diff "$BENCH_DIR/$n-refreshed-24m.out" "$BENCH_DIR/$n-refreshed-macros-24m.out" >&2 || true
+    exit 1
+  fi
+  if cmp -s "$BENCH_DIR/$n-kpi-24m.out" "$BENCH_DIR/$n-refreshed-24m.out"; then
+    echo "at $n changes the refresh changed no KPI: the delta did not reach the warehouse" >&2
+    exit 1
+  fi
+  echo "$n: after the refresh, the KPIs from the derived tables equal the macros' (24 months)" >&2
 done
 
 echo
@@ -80,10 +107,11 @@ END {
   printf "| changes | step | wall s | peak MB | vs floor |\n|---:|---|---:|---:|---:|\n"
   for (i = 1; i <= k; i++) {
     n = order[i]
-    split("generate floor import kpi-1m kpi-24m report verify", steps, " ")
-    for (j = 1; j <= 7; j++) {
+    split("generate floor import kpi-1m kpi-24m report verify refresh verify2", steps, " ")
+    for (j = 1; j <= 9; j++) {
       s = steps[j]; if (!((n "," s) in w)) continue
       ratio = (s == "import" && w[n ",floor"] > 0) ? sprintf("%.2fx", w[n ",import"] / w[n ",floor"]) : ""
+      if (s == "refresh" && w[n ",import"] > 0) ratio = sprintf("%.1f%% of import", 100 * w[n ",refresh"] / w[n ",import"])
       printf "| %s | %s | %.2f | %s | %s |\n", n, s, w[n "," s], m[n "," s], ratio
     }
   }

@@ -469,6 +469,12 @@ pub struct GenerateArgs {
     /// Months covered, from January 2024.
     #[arg(long, default_value_t = 24)]
     pub months: u32,
+    /// Also write a later export, as a monthly refresh brings, to OUT/delta:
+    /// the last N implemented changes are left out of OUT and written there,
+    /// with their releases, incidents and answers, and with a tenth of the N
+    /// changes before them closed again (another outcome, some another CI).
+    #[arg(long, default_value_t = 0)]
+    pub delta: u64,
     /// Output folder.
     #[arg(long, default_value = "generated")]
     pub out: PathBuf,

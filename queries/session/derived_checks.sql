@@ -5,7 +5,10 @@
 -- that lost rows (as the DuckDB defect in attribution_build.sql once made it
 -- do: 710,127 links, and 0 incidents caused on every change) cannot be stored.
 -- Every count reads a column (count(col), sum), not the table's row count.
--- Placeholders as in attribution_build.sql.
+-- Placeholders as in attribution_build.sql, and {macros}: whether the links
+-- are compared with the macros' (true after a rebuild; false after a refresh,
+-- attribution_refresh.sql, where running the macros over every incident
+-- would cost what the refresh saves: its result is tested against a rebuild).
 
 with counts as (
     select
@@ -14,8 +17,10 @@ with counts as (
         (select count(release_id) from releases) as releases,
         (select count(release_id) from {t}release_facts) as release_facts,
         (select count(change_id)
-         from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window})) as change_links_macro,
+         from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window})
+         where {macros}) as change_links_macro,
         (select count(change_id) from {t}incident_change_attribution) as change_links,
+        (select count(distinct (source, incident_id)) from {t}incident_change_attribution) as change_linked_incidents,
         (select coalesce(sum(incidents_caused), 0) from {t}change_facts) as incidents_caused,
         (select count(*) from changes c
          where coalesce(c.outcome in ('unsuccessful', 'rolled_back'), false)
@@ -23,8 +28,10 @@ with counts as (
                        where a.source = c.source and a.change_id = c.change_id)) as changes_failed_expected,
         (select count(*) filter (where failed) from {t}change_facts) as changes_failed,
         (select count(release_id)
-         from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window})) as release_links_macro,
+         from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window})
+         where {macros}) as release_links_macro,
         (select count(release_id) from {t}incident_release_attribution) as release_links,
+        (select count(distinct (source, incident_id)) from {t}incident_release_attribution) as release_linked_incidents,
         (select count(*)
          from {t}incident_release_attribution l
          join incidents i on i.source = l.source and i.incident_id = l.incident_id
@@ -38,13 +45,17 @@ checks as (
     union all
     select 'one release fact per release', releases, release_facts from counts
     union all
-    select 'incident-change links as the macro gives them', change_links_macro, change_links from counts
+    select 'incident-change links as the macro gives them', change_links_macro, change_links from counts where {macros}
+    union all
+    select 'one change link per linked incident', change_linked_incidents, change_links from counts
     union all
     select 'incidents caused, summed over the change facts, equal the links', change_links, incidents_caused from counts
     union all
     select 'failed change facts as outcomes and links give them', changes_failed_expected, changes_failed from counts
     union all
-    select 'incident-release links as the macro gives them', release_links_macro, release_links from counts
+    select 'incident-release links as the macro gives them', release_links_macro, release_links from counts where {macros}
+    union all
+    select 'one release link per linked incident', release_linked_incidents, release_links from counts
     union all
     select 'defects, summed over the release facts, equal the links within the window', defects_expected, defects from counts
 ),

@@ -69,6 +69,7 @@ const K_CHANGE: u64 = 1;
 const K_RELEASE: u64 = 2;
 const K_SURVEY: u64 = 4;
 const K_BACKGROUND: u64 = 5;
+const K_UPDATE: u64 = 6;
 
 fn t(ts: NaiveDateTime) -> String {
     ts.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -159,7 +160,7 @@ pub fn run(g: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
     // The last 2% of the span is "after today": planned, not yet implemented.
     let last_day = start + Duration::minutes(plan.span_minutes * 98 / 100);
     let progress = crate::ui::Progress::new(plan.changes, "generate");
-    let counts = write_all(&plan, last_day, out, &progress)?;
+    let (counts, delta) = write_all(&plan, last_day, out, a.delta, &progress)?;
     drop(progress);
     if !g.quiet {
         println!(
@@ -173,6 +174,16 @@ pub fn run(g: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
             end.date(),
             a.seed
         );
+        if let Some(d) = delta {
+            println!(
+                "{}: {} changes (new or closed again), {} releases, {} incidents, {} satisfaction answers",
+                out.join("delta").display(),
+                d.0,
+                d.1,
+                d.2,
+                d.3
+            );
+        }
     }
     Ok(crate::exit::OK)
 }
@@ -185,80 +196,132 @@ fn writer(dir: &Path, name: &str) -> Result<csv::Writer<BufWriter<File>>> {
         .from_writer(BufWriter::with_capacity(1 << 20, f)))
 }
 
+/// One export set: the four files, headers written, and what went in them.
+struct Files {
+    changes: Csv,
+    releases: Csv,
+    incidents: Csv,
+    surveys: Csv,
+    counts: Counts,
+}
+
+type Csv = csv::Writer<BufWriter<File>>;
+
+/// Records written to one export set: changes, releases, incidents, answers.
+#[derive(Default, Clone, Copy)]
+pub struct Counts(pub u64, pub u64, pub u64, pub u64);
+
+impl Files {
+    fn create(dir: &Path) -> Result<Files> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut f = Files {
+            changes: writer(dir, "change_request.csv")?,
+            releases: writer(dir, "rm_release.csv")?,
+            incidents: writer(dir, "incident.csv")?,
+            surveys: writer(dir, "satisfaction.csv")?,
+            counts: Counts::default(),
+        };
+        f.changes.write_record([
+            "number",
+            "short_description",
+            "type",
+            "risk",
+            "state",
+            "close_code",
+            "approval",
+            "approval_set",
+            "cab_required",
+            "u_release",
+            "business_service",
+            "assignment_group",
+            "cmdb_ci",
+            "opened_at",
+            "start_date",
+            "end_date",
+            "work_start",
+            "work_end",
+            "closed_at",
+            "sys_updated_on",
+            "u_origin",
+        ])?;
+        f.releases.write_record([
+            "Number",
+            "Short description",
+            "Release type",
+            "State",
+            "Close code",
+            "Business service",
+            "Assignment group",
+            "Opened",
+            "Approval set",
+            "Planned start date",
+            "Planned end date",
+            "Actual start",
+            "Actual end",
+            "Closed",
+            "Updated",
+        ])?;
+        f.incidents.write_record([
+            "number",
+            "short_description",
+            "priority",
+            "state",
+            "cmdb_ci",
+            "business_service",
+            "assignment_group",
+            "caused_by",
+            "opened_at",
+            "resolved_at",
+            "closed_at",
+            "sys_updated_on",
+        ])?;
+        f.surveys.write_record([
+            "source",
+            "response_id",
+            "release_id",
+            "service",
+            "submitted_at",
+            "score",
+            "comment",
+        ])?;
+        Ok(f)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        for w in [
+            &mut self.changes,
+            &mut self.releases,
+            &mut self.incidents,
+            &mut self.surveys,
+        ] {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Write the export set to `dir`; with `delta` > 0, the last `delta` changes
+/// before the planned ones (with their releases, incidents and answers) go to
+/// `dir/delta` instead, as a month's new records, with a tenth of the `delta`
+/// changes before them closed again there (a later update: another outcome,
+/// and for some another CI).
 fn write_all(
     p: &Plan,
     last_day: NaiveDateTime,
     dir: &Path,
+    delta: u64,
     progress: &crate::ui::Progress,
-) -> Result<(u64, u64, u64, u64)> {
-    let mut changes = writer(dir, "change_request.csv")?;
-    let mut releases = writer(dir, "rm_release.csv")?;
-    let mut incidents = writer(dir, "incident.csv")?;
-    let mut surveys = writer(dir, "satisfaction.csv")?;
-    changes.write_record([
-        "number",
-        "short_description",
-        "type",
-        "risk",
-        "state",
-        "close_code",
-        "approval",
-        "approval_set",
-        "cab_required",
-        "u_release",
-        "business_service",
-        "assignment_group",
-        "cmdb_ci",
-        "opened_at",
-        "start_date",
-        "end_date",
-        "work_start",
-        "work_end",
-        "closed_at",
-        "sys_updated_on",
-        "u_origin",
-    ])?;
-    releases.write_record([
-        "Number",
-        "Short description",
-        "Release type",
-        "State",
-        "Close code",
-        "Business service",
-        "Assignment group",
-        "Opened",
-        "Approval set",
-        "Planned start date",
-        "Planned end date",
-        "Actual start",
-        "Actual end",
-        "Closed",
-        "Updated",
-    ])?;
-    incidents.write_record([
-        "number",
-        "short_description",
-        "priority",
-        "state",
-        "cmdb_ci",
-        "business_service",
-        "assignment_group",
-        "caused_by",
-        "opened_at",
-        "resolved_at",
-        "closed_at",
-        "sys_updated_on",
-    ])?;
-    surveys.write_record([
-        "source",
-        "response_id",
-        "release_id",
-        "service",
-        "submitted_at",
-        "score",
-        "comment",
-    ])?;
-    let (mut n_rel, mut n_inc, mut n_sur) = (0u64, 0u64, 0u64);
+) -> Result<(Counts, Option<Counts>)> {
+    let mut base = Files::create(dir)?;
+    let mut later = if delta > 0 {
+        Some(Files::create(&dir.join("delta"))?)
+    } else {
+        None
+    };
+    // The delta holds the last changes before the planned ones (the last 2%).
+    let delta_to = p.changes * 98 / 100;
+    let delta_from = delta_to.saturating_sub(delta);
+    let (mut n_inc, mut n_sur) = (0u64, 0u64);
     const PRIORITIES: [&str; 5] = ["1 - Critical", "2 - High", "3 - Moderate", "4 - Low", "5 - Planning"];
     let mut incident = |w: &mut csv::Writer<BufWriter<File>>,
                         rng: &mut Rng,
@@ -298,6 +361,10 @@ fn write_all(
     for i in 0..p.changes {
         let mut rng = Rng::new(p.seed, K_CHANGE, i);
         let rel = p.release_of(i);
+        let side = match later.as_mut() {
+            Some(d) if (delta_from..delta_to).contains(&i) => d,
+            _ => &mut base,
+        };
         // A new release cycle: write its release and its answers.
         if i % CYCLE == 0 {
             let r = i / CYCLE;
@@ -317,7 +384,7 @@ fn write_all(
                     t(f.actual_end + Duration::days(2)),
                 )
             };
-            releases.write_record([
+            side.releases.write_record([
                 id.as_str(),
                 &format!("{svc} {} release {r}", kind.to_lowercase()),
                 kind,
@@ -334,14 +401,15 @@ fn write_all(
                 &closed,
                 &t(f.planned_end + Duration::days(2)),
             ])?;
-            n_rel += 1;
+            side.counts.1 += 1;
             if !f.future {
                 for k in 0..3 {
                     let mut sr = Rng::new(p.seed, K_SURVEY, r * 3 + k);
                     let bad = f.outcome == "Failed" || f.outcome == "Rolled back";
                     let score = if bad { 1 + sr.below(3) } else { 3 + sr.below(3) };
                     n_sur += 1;
-                    surveys.write_record([
+                    side.counts.3 += 1;
+                    side.surveys.write_record([
                         "servicenow",
                         &format!("SURV{n_sur:09}"),
                         &id,
@@ -403,7 +471,7 @@ fn write_all(
         } else {
             ("3", code, t(work_start), t(work_end), t(work_end + Duration::days(2)))
         };
-        changes.write_record([
+        let record = [
             number.as_str(),
             &format!("Deploy {ci} ({kind})"),
             kind,
@@ -438,7 +506,9 @@ fn write_all(
             },
             // A customised instance's origin field: emergency fixes follow incidents.
             if kind == "emergency" { "incident" } else { "planned" },
-        ])?;
+        ];
+        side.changes.write_record(&record)?;
+        side.counts.0 += 1;
         if !future {
             // Incidents caused by the change: more after a failed one; some name it
             // (caused_by), the others are on its CI within a few days.
@@ -453,7 +523,7 @@ fn write_all(
                 let explicit = rng.f() < 0.4;
                 let at = work_end + rng.minutes(10, 60 * 24 * 6);
                 incident(
-                    &mut incidents,
+                    &mut side.incidents,
                     &mut rng,
                     &format!("Errors after change on {ci}"),
                     ci,
@@ -461,6 +531,7 @@ fn write_all(
                     if explicit { number.as_str() } else { "" },
                     at,
                 )?;
+                side.counts.2 += 1;
             }
         }
         // Background incidents unrelated to any change, about 0.75 per change;
@@ -475,7 +546,7 @@ fn write_all(
             let at = p.slot(i) + bg.minutes(0, 60 * 24 * 3);
             if at <= last_day {
                 incident(
-                    &mut incidents,
+                    &mut side.incidents,
                     &mut bg,
                     &format!("User reports problem with {c}"),
                     named,
@@ -483,14 +554,34 @@ fn write_all(
                     "",
                     at,
                 )?;
+                side.counts.2 += 1;
             }
+        }
+        // A tenth of the month before the delta: closed again in it, a month
+        // later, with another outcome and some with another CI.
+        if let Some(d) = later.as_mut()
+            && !future
+            && i < delta_from
+            && i + delta >= delta_from
+            && Rng::new(p.seed, K_UPDATE, i).f() < 0.1
+        {
+            let mut u = Rng::new(p.seed, K_UPDATE + 1, i);
+            let mut again: Vec<String> = record.iter().map(|f| f.to_string()).collect();
+            again[5] = ["successful", "unsuccessful", "rolled_back"][u.below(3) as usize].to_owned();
+            if u.f() < 0.3 {
+                again[12] = cis[u.below(3) as usize].to_owned();
+            }
+            again[19] = t(work_end + Duration::days(32));
+            d.changes.write_record(&again)?;
+            d.counts.0 += 1;
         }
         if i % 4096 == 0 {
             progress.set(i);
         }
     }
-    for w in [&mut changes, &mut releases, &mut incidents, &mut surveys] {
-        w.flush()?;
+    base.flush()?;
+    if let Some(d) = later.as_mut() {
+        d.flush()?;
     }
-    Ok((p.changes, n_rel, n_inc, n_sur))
+    Ok((base.counts, later.map(|d| d.counts)))
 }

@@ -93,7 +93,8 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
     finish(a, &summaries, failed, false)
 }
 
-/// Rebuild the derived tables after an import; false when that failed (a
+/// Bring the derived tables up to date after an import (refreshed for the
+/// batches since they were built, or rebuilt); false when that failed (a
 /// broken invariant included). The failure is reported and makes the exit
 /// code 1; its transaction is rolled back, so the files stay in and KPI runs
 /// attribute for themselves while the derived tables are not current.
@@ -101,10 +102,14 @@ pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::
     let started = std::time::Instant::now();
     let res = crate::config::Config::load(config, db).and_then(|cfg| derived::derive(&wh.conn, &cfg));
     match res {
-        Ok(()) => {
+        Ok(how) => {
+            let how = match how {
+                derived::Derivation::Rebuilt => "rebuilt".to_owned(),
+                derived::Derivation::Refreshed { since } => format!("refreshed for the batches after {since}"),
+            };
             crate::ui::verbose(
                 1,
-                format!("derived tables rebuilt: {:.2} s", started.elapsed().as_secs_f64()),
+                format!("derived tables {how}: {:.2} s", started.elapsed().as_secs_f64()),
             );
             true
         }

@@ -378,7 +378,10 @@ fn load_in_tx(
     } else if staged.records.table == "changes" {
         // Their CI lists were staged (temp table `stage_cis`). Replace the CI
         // set of every change written by this file that lists CIs (when every
-        // change was inserted, that is every change).
+        // change was inserted, that is every change). A change whose CI list
+        // differs from the stored one is stamped with this batch, as a
+        // written row is: the derived tables are refreshed for the rows of
+        // the batches since they were built (warehouse/derived.rs).
         let written = if staged.records.direct.is_some() {
             ""
         } else {
@@ -387,10 +390,24 @@ fn load_in_tx(
         conn.execute_batch(&format!(
             "create or replace temp table stage_cis_written as
              select distinct c.source, c.change_id, c.ci from temp.stage_cis c {written};
+             create or replace temp table stage_cis_moved as
+             with stored as (
+                 select source, change_id, ci from main.change_cis
+                 where (source, change_id) in (select source, change_id from temp.stage_cis_written)
+             ),
+             moved as (
+                 (select * from stored except select * from temp.stage_cis_written)
+                 union all
+                 (select * from temp.stage_cis_written except select * from stored)
+             )
+             select distinct source, change_id from moved;
              delete from main.change_cis where (source, change_id) in
                  (select distinct source, change_id from temp.stage_cis_written);
              insert into main.change_cis select source, change_id, ci from temp.stage_cis_written;
-             drop table temp.stage_cis_written;"
+             update main.changes set batch_id = {batch_id}
+             where (source, change_id) in (select source, change_id from temp.stage_cis_moved)
+               and batch_id is distinct from {batch_id};
+             drop table temp.stage_cis_written; drop table temp.stage_cis_moved;"
         ))
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     }

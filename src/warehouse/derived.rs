@@ -73,10 +73,12 @@ struct BrokenInvariant {
     found: i64,
 }
 
-/// Check the attribution tables with prefix `t` against the base tables and
-/// the warehouse's macros; an error names every invariant that does not hold.
-fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<()> {
-    let sql = session_sql("derived_checks.sql", db, t, cfg)?;
+/// Check the attribution tables with prefix `t` against the base tables and,
+/// when `macros`, the warehouse's macros (every incident attributed again:
+/// skipped after a refresh, which is tested against a rebuild instead); an
+/// error names every invariant that does not hold.
+fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, macros: bool) -> Result<()> {
+    let sql = session_sql("derived_checks.sql", db, t, cfg)?.replace("{macros}", if macros { "true" } else { "false" });
     let mut stmt = conn.prepare(&sql).context("queries/session/derived_checks.sql")?;
     let broken = stmt
         .query_map([], |r| {
@@ -100,45 +102,143 @@ fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Resu
     )
 }
 
-/// Rebuild the warehouse's derived tables (the attribution and the facts, for
-/// the configured settings; queries/session/attribution_build.sql) in one
-/// transaction, check their invariants in it (derived_checks.sql), and record
-/// what they were built from. A broken invariant rolls it all back, so stale
+/// How `derive` brought the derived tables up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derivation {
+    /// Built from scratch (attribution_build.sql).
+    Rebuilt,
+    /// Brought up to date for the rows written since batch `since`
+    /// (attribution_refresh.sql).
+    Refreshed { since: i64 },
+}
+
+/// Bring the warehouse's derived tables (the attribution and the facts, for
+/// the configured settings) up to date in one transaction, check their
+/// invariants in it (derived_checks.sql), and record what they were built
+/// from. When the stored tables were built for these settings and the
+/// batches since then wrote a small part of the warehouse (`refreshable`),
+/// they are refreshed for what those batches wrote; otherwise, or when the
+/// refresh fails, rebuilt. A broken invariant rolls it all back, so stale
 /// tables stay marked as such and KPI runs attribute for themselves.
 /// `relkpi import` calls it after loading, so KPI runs start from them.
-pub fn derive(conn: &Connection, cfg: &Config) -> Result<()> {
+pub fn derive(conn: &Connection, cfg: &Config) -> Result<Derivation> {
+    if let Some(since) = refreshable(conn, cfg)? {
+        match refresh(conn, cfg, since) {
+            Ok(()) => return Ok(Derivation::Refreshed { since }),
+            Err(e) => crate::ui::verbose(1, format!("derived tables not refreshed ({e:#}): rebuilding them")),
+        }
+    }
+    rebuild(conn, cfg)?;
+    Ok(Derivation::Rebuilt)
+}
+
+/// Rebuild the derived tables from scratch (attribution_build.sql).
+pub fn rebuild(conn: &Connection, cfg: &Config) -> Result<()> {
     let db = quoted_db(conn)?;
     let t = format!("{db}.main.{DERIVED_PREFIX}");
     crate::warehouse::in_transaction(conn, "committing the derived tables", || {
         build_attribution(conn, &db, &t, cfg)?;
-        check_attribution(conn, &db, &t, cfg)?;
-        conn.execute(
-            "insert or replace into derived_meta values ('attribution', ?, ?, ?)",
-            duckdb::params![
-                derived_settings(cfg),
-                data_version(conn)?,
-                chrono::Local::now().naive_local()
-            ],
-        )?;
-        Ok(())
+        check_attribution(conn, &db, &t, cfg, true)?;
+        record_built(conn, cfg)
+    })
+}
+
+fn record_built(conn: &Connection, cfg: &Config) -> Result<()> {
+    conn.execute(
+        "insert or replace into derived_meta values ('attribution', ?, ?, ?)",
+        duckdb::params![
+            derived_settings(cfg),
+            data_version(conn)?,
+            chrono::Local::now().naive_local()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The share of a warehouse's changes, incidents and releases that batches
+/// since the derived tables were built may write and still be refreshed
+/// rather than rebuilt: past it, the refresh's narrowing saves little.
+const REFRESH_AT_MOST: f64 = 0.2;
+
+/// The batch the stored derived tables were built from, when they can be
+/// refreshed: built for these settings, no table has shrunk since (rows are
+/// never deleted by relkpi; a smaller count means a hand edit the batches do
+/// not record), and the rows written since are at most `REFRESH_AT_MOST` of
+/// the warehouse. `RELKPI_DERIVE=rebuild` always rebuilds.
+fn refreshable(conn: &Connection, cfg: &Config) -> Result<Option<i64>> {
+    if std::env::var("RELKPI_DERIVE").is_ok_and(|v| v == "rebuild") {
+        return Ok(None);
+    }
+    let Some((settings, stored)) = stored_meta(conn)? else {
+        return Ok(None);
+    };
+    if settings != derived_settings(cfg) {
+        return Ok(None);
+    }
+    let parse = |v: &str| -> Option<Vec<i64>> { v.split(':').map(|x| x.parse().ok()).collect() };
+    let (Some(then), Some(now)) = (parse(&stored), parse(&data_version(conn)?)) else {
+        return Ok(None);
+    };
+    if then.len() != now.len() || then.iter().zip(&now).skip(1).any(|(a, b)| b < a) {
+        return Ok(None);
+    }
+    let since = then[0];
+    let sql = queries::text("session/refresh_size.sql").context("session/refresh_size.sql missing")?;
+    let (written, total): (i64, i64) = conn.query_row(sql, [since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((written as f64 <= REFRESH_AT_MOST * total as f64).then_some(since))
+}
+
+/// Refresh the derived tables for the rows the batches after `since` wrote
+/// (attribution_refresh.sql), check them and record the new data version, in
+/// one transaction. The refresh narrows the macros' input with temp views
+/// named like the base tables; they are dropped whatever happens.
+fn refresh(conn: &Connection, cfg: &Config, since: i64) -> Result<()> {
+    let db = quoted_db(conn)?;
+    let t = format!("{db}.main.{DERIVED_PREFIX}");
+    let res = crate::warehouse::in_transaction(conn, "committing the derived tables", || {
+        conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
+            .context("queries/session/attribution_macros.sql")?;
+        let sql = session_sql("attribution_refresh.sql", &db, &t, cfg)?.replace("{since}", &since.to_string());
+        for (i, stmt) in queries::statements(&sql).iter().enumerate() {
+            conn.execute_batch(stmt)
+                .with_context(|| format!("queries/session/attribution_refresh.sql, statement {}", i + 1))?;
+        }
+        check_attribution(conn, &db, &t, cfg, false)?;
+        record_built(conn, cfg)
+    });
+    conn.execute_batch(
+        "drop view if exists temp.main.incidents; drop view if exists temp.main.changes;
+         drop view if exists temp.main.releases;
+         drop table if exists temp.main.refresh_changes; drop table if exists temp.main.refresh_releases;
+         drop table if exists temp.main.refresh_incidents; drop table if exists temp.main.refresh_ends;
+         drop table if exists temp.main.refresh_change_incidents;
+         drop table if exists temp.main.refresh_release_incidents;
+         drop table if exists temp.main.refresh_fact_changes;
+         drop table if exists temp.main.refresh_fact_releases;
+         drop table if exists temp.main.refresh_unlinked_changes;
+         drop table if exists temp.main.refresh_unlinked_releases;",
+    )
+    .context("dropping the refresh's temp views")?;
+    res
+}
+
+fn stored_meta(conn: &Connection) -> Result<Option<(String, String)>> {
+    conn.query_row(
+        "select settings, data_version from derived_meta where name = 'attribution'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map(Some)
+    .or_else(|e| match e {
+        duckdb::Error::QueryReturnedNoRows => Ok(None),
+        e => Err(e.into()),
     })
 }
 
 /// Whether the stored derived tables were built for these settings from the
 /// data as it is now.
 fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
-    let stored: Option<(String, String)> = conn
-        .query_row(
-            "select settings, data_version from derived_meta where name = 'attribution'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            duckdb::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
-    Ok(match stored {
+    Ok(match stored_meta(conn)? {
         Some((settings, version)) => settings == derived_settings(cfg) && version == data_version(conn)?,
         None => false,
     })
@@ -205,20 +305,310 @@ mod derived_tests {
         assert_eq!(caused, 2, "I1 -> C1, I2 -> C2 by CI window; I3 on another CI");
         let db = quoted_db(conn).unwrap();
         let t = format!("{db}.main.{DERIVED_PREFIX}");
-        check_attribution(conn, &db, &t, &cfg).unwrap();
+        check_attribution(conn, &db, &t, &cfg, true).unwrap();
         conn.execute_batch("update derived_change_facts set incidents_caused = 0")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg).unwrap_err().to_string();
+        let err = check_attribution(conn, &db, &t, &cfg, true).unwrap_err().to_string();
         assert!(
             err.contains("incidents caused, summed over the change facts, equal the links: expected 2, found 0"),
             "{err}"
         );
         conn.execute_batch("delete from derived_incident_change_attribution")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg).unwrap_err().to_string();
+        let err = check_attribution(conn, &db, &t, &cfg, true).unwrap_err().to_string();
         assert!(
             err.contains("incident-change links as the macro gives them: expected 2, found 0"),
             "{err}"
         );
+    }
+
+    /// A small random warehouse: changes, their CIs, releases and incidents
+    /// on few CIs and few distinct ends, so the CI window, its ties, explicit
+    /// and dangling links, cancellations and releases of changes all meet.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+        /// A timestamp literal among 40 hours of 30 days (ends and openings collide).
+        fn at(&mut self) -> String {
+            let h = self.below(40) * 18 + self.below(2) * self.below(7);
+            format!("timestamp '2025-01-01 00:00' + interval {h} hour")
+        }
+        fn opt(&mut self, percent: u64, v: impl FnOnce(&mut Self) -> String) -> String {
+            if self.chance(percent) { v(self) } else { "null".into() }
+        }
+    }
+
+    const SOURCES: [&str; 2] = ["sn", "jira"];
+
+    /// The rows one batch writes, by key (a record written twice keeps the
+    /// last), turned into a few statements: the test database is a debug
+    /// build of DuckDB in CI, where each statement costs.
+    #[derive(Default)]
+    struct Rows {
+        changes: std::collections::BTreeMap<(String, u64), (String, Vec<u64>)>,
+        releases: std::collections::BTreeMap<(String, u64), String>,
+        incidents: std::collections::BTreeMap<(String, u64), String>,
+    }
+
+    impl Rows {
+        /// Change `i` of `src` and its CI list.
+        fn change(&mut self, r: &mut Random, src: &str, i: u64, batch: i64, releases: u64) {
+            let state = ["'closed'", "'closed'", "'cancelled'", "null", "'implement'"][r.below(5) as usize];
+            let outcome = [
+                "'successful'",
+                "'successful'",
+                "'unsuccessful'",
+                "'rolled_back'",
+                "'cancelled'",
+                "null",
+            ][r.below(6) as usize];
+            let release = r.opt(40, |r| format!("'R{}'", r.below(releases + 2)));
+            let service = r.opt(80, |r| format!("'ci{}'", r.below(4)));
+            let end = r.opt(85, |r| r.at());
+            let cis = (0..4).filter(|_| r.chance(25)).collect();
+            let row = format!("('{src}', 'C{i}', {state}, {outcome}, {release}, {service}, {end}, {batch})");
+            self.changes.insert((src.to_owned(), i), (row, cis));
+        }
+
+        fn release(&mut self, r: &mut Random, src: &str, i: u64, batch: i64) {
+            let state = ["'deployed'", "'closed'", "'cancelled'", "null"][r.below(4) as usize];
+            let outcome = ["'successful'", "'failed'", "'rolled_back'", "'cancelled'", "null"][r.below(5) as usize];
+            let service = r.opt(85, |r| format!("'ci{}'", r.below(4)));
+            let end = r.opt(85, |r| r.at());
+            let row = format!("('{src}', 'R{i}', {state}, {outcome}, {service}, {end}, {batch})");
+            self.releases.insert((src.to_owned(), i), row);
+        }
+
+        fn incident(&mut self, r: &mut Random, src: &str, i: u64, batch: i64, changes: u64, releases: u64) {
+            let priority = 1 + r.below(5);
+            let ci = r.opt(80, |r| format!("'ci{}'", r.below(4)));
+            let cause_ci = r.opt(15, |r| format!("'ci{}'", r.below(4)));
+            // Links to records that exist, and to some that do not yet.
+            let caused = r.opt(20, |r| format!("'C{}'", r.below(changes + 5)));
+            let related = r.opt(10, |r| format!("'R{}'", r.below(releases + 3)));
+            let opened = r.opt(95, |r| r.at());
+            let row =
+                format!("('{src}', 'I{i}', {priority}, {ci}, {cause_ci}, {caused}, {related}, {opened}, {batch})");
+            self.incidents.insert((src.to_owned(), i), row);
+        }
+
+        /// Write them (inserted or replaced; a change's CI list replaced).
+        fn write(self, conn: &Connection) {
+            let list = |rows: Vec<&String>| rows.into_iter().cloned().collect::<Vec<_>>().join(",\n");
+            let mut sql = String::new();
+            if !self.changes.is_empty() {
+                let keys = self
+                    .changes
+                    .keys()
+                    .map(|(s, i)| format!("('{s}', 'C{i}')"))
+                    .collect::<Vec<_>>();
+                sql += &format!(
+                    "insert or replace into changes (source, change_id, state, outcome, release_id, service, actual_end, batch_id)
+                     values {};
+                     delete from change_cis where (source, change_id) in (select * from (values {}));",
+                    list(self.changes.values().map(|(row, _)| row).collect()),
+                    keys.join(", ")
+                );
+                let cis: Vec<String> = self
+                    .changes
+                    .iter()
+                    .flat_map(|((s, i), (_, cis))| cis.iter().map(move |c| format!("('{s}', 'C{i}', 'ci{c}')")))
+                    .collect();
+                if !cis.is_empty() {
+                    sql += &format!("insert into change_cis values {};", cis.join(", "));
+                }
+            }
+            if !self.releases.is_empty() {
+                sql += &format!(
+                    "insert or replace into releases (source, release_id, state, outcome, service, actual_end, batch_id)
+                     values {};",
+                    list(self.releases.values().collect())
+                );
+            }
+            if !self.incidents.is_empty() {
+                sql += &format!(
+                    "insert or replace into incidents (source, incident_id, priority, ci, cause_ci, caused_by_change,
+                         related_release, opened_at, batch_id)
+                     values {};",
+                    list(self.incidents.values().collect())
+                );
+            }
+            conn.execute_batch(&sql).unwrap();
+        }
+    }
+
+    fn new_batch(conn: &Connection) -> i64 {
+        let batch: i64 = conn
+            .query_row("select nextval('import_batch_seq')", [], |r| r.get(0))
+            .unwrap();
+        conn.execute(
+            "insert into import_batches (batch_id, file_path, file_sha256, source, kind, profile, rows_read,
+                 rows_inserted, rows_updated, rows_unchanged, rows_stale, rows_folded, rows_blank, rows_skipped,
+                 rows_rejected, started_at, finished_at)
+             values (?, 'f', 'x', 'sn', 'changes', 'p', 0, 0, 0, 0, 0, 0, 0, 0, 0, now()::timestamp, now()::timestamp)",
+            [batch],
+        )
+        .unwrap();
+        batch
+    }
+
+    const DERIVED: [&str; 4] = [
+        "incident_change_attribution",
+        "incident_release_attribution",
+        "release_facts",
+        "change_facts",
+    ];
+
+    /// Rows of derived table `name` not in `temp.refreshed_{name}`, and the other way round.
+    fn differences(conn: &Connection, name: &str) -> i64 {
+        conn.query_row(
+            &format!(
+                "select count(*) from (
+                     (select * from derived_{name} except all select * from temp.refreshed_{name})
+                     union all
+                     (select * from temp.refreshed_{name} except all select * from derived_{name}))"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    /// The refresh (attribution_refresh.sql) gives the tables a rebuild
+    /// gives, after every one of several random batches of new and rewritten
+    /// changes (rows and CI lists), releases and incidents, under two
+    /// attribution settings; and it leaves no temp view shadowing a table.
+    #[test]
+    fn refresh_equals_rebuild() {
+        let mut checked = 0;
+        for (seed, window_days, ci_window) in [(7u64, 7, true), (11, 3, true), (13, 7, false), (17, 14, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let wh = crate::warehouse::Warehouse::open(&dir.path().join("w.duckdb"), crate::warehouse::Mode::ReadWrite)
+                .unwrap();
+            let conn = &wh.conn;
+            let mut cfg = Config::default();
+            cfg.attribution.window_days = window_days;
+            cfg.attribution.ci_window = ci_window;
+            let mut r = Random(seed * 0x9E37_79B9_7F4A_7C15);
+            let (mut changes, mut releases, mut incidents) = (60u64, 12u64, 90u64);
+            let batch = new_batch(conn);
+            let mut rows = Rows::default();
+            for src in SOURCES {
+                for i in 0..releases {
+                    rows.release(&mut r, src, i, batch);
+                }
+                for i in 0..changes {
+                    rows.change(&mut r, src, i, batch, releases);
+                }
+                for i in 0..incidents {
+                    rows.incident(&mut r, src, i, batch, changes, releases);
+                }
+            }
+            rows.write(conn);
+            assert_eq!(
+                derive(conn, &cfg).unwrap(),
+                Derivation::Rebuilt,
+                "nothing to refresh from"
+            );
+            for _round in 0..3 {
+                let batch = new_batch(conn);
+                let mut rows = Rows::default();
+                for src in SOURCES {
+                    // Rewritten records, then new ones.
+                    for _ in 0..4 {
+                        let (c, i) = (r.below(changes), r.below(incidents));
+                        rows.change(&mut r, src, c, batch, releases);
+                        rows.incident(&mut r, src, i, batch, changes, releases);
+                    }
+                    let rel = r.below(releases);
+                    rows.release(&mut r, src, rel, batch);
+                    rows.release(&mut r, src, releases, batch);
+                    for i in changes..changes + 3 {
+                        rows.change(&mut r, src, i, batch, releases + 1);
+                    }
+                    for i in incidents..incidents + 5 {
+                        rows.incident(&mut r, src, i, batch, changes + 3, releases + 1);
+                    }
+                }
+                releases += 1;
+                changes += 3;
+                incidents += 5;
+                rows.write(conn);
+                let since = batch - 1;
+                refresh(conn, &cfg, since).unwrap();
+                for name in DERIVED {
+                    conn.execute_batch(&format!(
+                        "create or replace temp table refreshed_{name} as select * from derived_{name}"
+                    ))
+                    .unwrap();
+                }
+                rebuild(conn, &cfg).unwrap();
+                for name in DERIVED {
+                    assert_eq!(
+                        differences(conn, name),
+                        0,
+                        "{name} refreshed differs from rebuilt (seed {seed}, batch {batch})"
+                    );
+                }
+                checked += 1;
+            }
+            let views: i64 = conn
+                .query_row(
+                    "select count(*) from duckdb_views() where temporary and not internal",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(views, 0, "the refresh left a temp view");
+            let links: i64 = conn
+                .query_row("select count(*) from derived_incident_change_attribution", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(links > 20, "few links to compare: {links}");
+        }
+        assert_eq!(checked, 12);
+    }
+
+    /// `derive` refreshes when a small batch follows the tables it built,
+    /// rebuilds when the settings changed, and KPI runs then read them.
+    #[test]
+    fn derive_refreshes_small_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh =
+            crate::warehouse::Warehouse::open(&dir.path().join("w.duckdb"), crate::warehouse::Mode::ReadWrite).unwrap();
+        let conn = &wh.conn;
+        let mut r = Random(5);
+        let batch = new_batch(conn);
+        let mut rows = Rows::default();
+        for i in 0..200 {
+            rows.change(&mut r, "sn", i, batch, 20);
+            rows.incident(&mut r, "sn", i, batch, 200, 20);
+        }
+        rows.write(conn);
+        let cfg = Config::default();
+        assert_eq!(derive(conn, &cfg).unwrap(), Derivation::Rebuilt);
+        let batch = new_batch(conn);
+        let mut rows = Rows::default();
+        rows.change(&mut r, "sn", 3, batch, 20);
+        rows.incident(&mut r, "sn", 500, batch, 200, 20);
+        rows.write(conn);
+        assert_eq!(derive(conn, &cfg).unwrap(), Derivation::Refreshed { since: batch - 1 });
+        assert!(derived_current(conn, &cfg).unwrap());
+        let mut other = Config::default();
+        other.attribution.window_days = 3;
+        assert_eq!(derive(conn, &other).unwrap(), Derivation::Rebuilt, "other settings");
     }
 }
