@@ -22,13 +22,16 @@
 -- Facts are recomputed for the records written and those that gained or
 -- lost a link.
 --
--- The links and facts are computed by the warehouse's own macros, read
--- through temp views named like the base tables: an unqualified table name in
--- a macro's body is looked up in the temp schema first, so each view narrows
--- what the macro reads (the incidents to re-attribute, the changes and
--- releases they can be linked to) without repeating its rules. Every view is
--- dropped before the next step and after the refresh, whatever happens
--- (derived.rs). The temp macros of attribution_macros.sql point at the
+-- The links and facts are computed by the warehouse's own macros, reading
+-- temp tables named like the base tables: an unqualified table name in a
+-- macro's body is looked up in the temp schema first, so each such table
+-- narrows what the macro reads (the incidents to re-attribute, the changes
+-- and releases they can be linked to) without repeating its rules. They are
+-- tables, not views, so that the narrowing runs once (a view is expanded
+-- wherever the macro names the table: 16 s instead of 0.15 s at 1M changes),
+-- and they are filled by joins, not `or ... in (...)`, which DuckDB runs
+-- slowly (10 s). Every one is dropped before the next step and after the
+-- refresh, whatever happens (derived.rs). The temp macros of attribution_macros.sql point at the
 -- derived tables, so the release links read the change links just refreshed.
 -- The derived tables were committed by an earlier transaction, so rows
 -- inserted into them here are scanned whatever their number (the DuckDB
@@ -102,22 +105,33 @@ where (source, incident_id) in (select source, incident_id from temp.main.refres
 -- those they name, and those that ended between the window before the first
 -- of them and the last of them. An end earlier than that is outside every
 -- one's window, and only the latest end before an incident can link it.
-create or replace temp view incidents as
+create or replace temp table incidents as
 select * from {db}.main.incidents
 where (source, incident_id) in (select source, incident_id from temp.main.refresh_change_incidents);
 
-create or replace temp view changes as
-select * from {db}.main.changes
-where (actual_end >= (select min(opened_at) from temp.main.incidents) - to_days(cast({window_days} as integer))
-       and actual_end <= (select max(opened_at) from temp.main.incidents))
-   or (source, change_id) in (select source, caused_by_change from temp.main.incidents);
+create or replace temp table changes as
+with span as (
+    select min(opened_at) - to_days(cast({window_days} as integer)) as lo, max(opened_at) as hi
+    from temp.main.incidents
+),
+named as (
+    select distinct source, caused_by_change as change_id
+    from temp.main.incidents
+    where caused_by_change is not null
+)
+select c.* from {db}.main.changes c, span
+where c.actual_end >= span.lo and c.actual_end <= span.hi
+union all
+select c.* from {db}.main.changes c
+join named n on n.source = c.source and n.change_id = c.change_id, span
+where not coalesce(c.actual_end >= span.lo and c.actual_end <= span.hi, false);
 
 insert into {t}incident_change_attribution
 select * from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window});
 
-drop view temp.main.changes;
+drop table temp.main.changes;
 
-drop view temp.main.incidents;
+drop table temp.main.incidents;
 
 -- Changes whose facts are recomputed: those written, those that lost a link
 -- and those that gained one.
@@ -170,34 +184,44 @@ where (source, incident_id) in (select source, incident_id from temp.main.refres
 -- The macro reads these incidents, the changes their change links name, and
 -- the releases they can be linked to: named, of those changes, or ended
 -- within the window before them (as for changes above).
-create or replace temp view incidents as
+create or replace temp table incidents as
 select * from {db}.main.incidents
 where (source, incident_id) in (select source, incident_id from temp.main.refresh_release_incidents);
 
-create or replace temp view changes as
+create or replace temp table changes as
 select * from {db}.main.changes
 where (source, change_id) in (
     select a.source, a.change_id from {t}incident_change_attribution a
     where (a.source, a.incident_id) in (select source, incident_id from temp.main.refresh_release_incidents));
 
-create or replace temp view releases as
-select * from {db}.main.releases
-where (actual_end >= (select min(opened_at) from temp.main.incidents) - to_days(cast({window_days} as integer))
-       and actual_end <= (select max(opened_at) from temp.main.incidents))
-   or (source, release_id) in (select source, related_release from temp.main.incidents)
-   or (source, release_id) in (select source, release_id from temp.main.changes);
+create or replace temp table releases as
+with span as (
+    select min(opened_at) - to_days(cast({window_days} as integer)) as lo, max(opened_at) as hi
+    from temp.main.incidents
+),
+named as (
+    select source, related_release as release_id from temp.main.incidents where related_release is not null
+    union
+    select source, release_id from temp.main.changes where release_id is not null
+)
+select r.* from {db}.main.releases r, span
+where r.actual_end >= span.lo and r.actual_end <= span.hi
+union all
+select r.* from {db}.main.releases r
+join named n on n.source = r.source and n.release_id = r.release_id, span
+where not coalesce(r.actual_end >= span.lo and r.actual_end <= span.hi, false);
 
--- Rule 2 reads every stored change link whose change is in the view: keep
+-- Rule 2 reads every stored change link whose change is in `changes`: keep
 -- the links of these incidents only.
 insert into {t}incident_release_attribution
 select * from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window})
 where (source, incident_id) in (select source, incident_id from temp.main.refresh_release_incidents);
 
-drop view temp.main.releases;
+drop table temp.main.releases;
 
-drop view temp.main.changes;
+drop table temp.main.changes;
 
-drop view temp.main.incidents;
+drop table temp.main.incidents;
 
 create or replace temp table refresh_fact_releases as
 select source, release_id from temp.main.refresh_releases
@@ -211,23 +235,23 @@ join temp.main.refresh_release_incidents a on a.source = l.source and a.incident
 delete from {t}release_facts
 where (source, release_id) in (select source, release_id from temp.main.refresh_fact_releases);
 
-create or replace temp view releases as
+create or replace temp table releases as
 select * from {db}.main.releases
 where (source, release_id) in (select source, release_id from temp.main.refresh_fact_releases);
 
 insert into {t}release_facts
 select * from {db}.main.release_facts(window_days := {window_days}, major_priority := {major_priority}, ci_window := {ci_window});
 
-drop view temp.main.releases;
+drop table temp.main.releases;
 
 delete from {t}change_facts
 where (source, change_id) in (select source, change_id from temp.main.refresh_fact_changes);
 
-create or replace temp view changes as
+create or replace temp table changes as
 select * from {db}.main.changes
 where (source, change_id) in (select source, change_id from temp.main.refresh_fact_changes);
 
 insert into {t}change_facts
 select * from {db}.main.change_facts(window_days := {window_days}, ci_window := {ci_window});
 
-drop view temp.main.changes;
+drop table temp.main.changes;
