@@ -360,6 +360,36 @@ fn check_reports_findings_with_examples() {
     assert_eq!(u, 2);
 }
 
+/// The canonical tables have no primary-key index (migration 10): a record
+/// written twice by hand is found by `relkpi check`; the import never writes one.
+#[test]
+fn check_finds_a_record_held_twice() {
+    let w = fixture();
+    let v = w.run(&["check", "--format", "json"]).ok().json();
+    let dups = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["check"] == "duplicate_keys")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(dups(&v).is_empty(), "{:?}", dups(&v));
+    w.run(&[
+        "sql",
+        "--write",
+        "insert into incidents select * from incidents where incident_id = 'I5'",
+    ])
+    .ok();
+    let v = w.run(&["check", "--format", "json"]).ok().json();
+    let d = dups(&v);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["count"], 1);
+    assert_eq!(d[0]["examples"], "I5");
+    assert!(d[0]["detail"].as_str().unwrap().contains("incidents"), "{d:?}");
+}
+
 #[test]
 fn kpi_files_are_runnable_by_hand_with_named_parameters() {
     // The analyst's path: read a KPI file, bind the parameters, run it in DuckDB.

@@ -404,7 +404,7 @@ mod derived_tests {
             self.incidents.insert((src.to_owned(), i), row);
         }
 
-        /// Write them (inserted or replaced; a change's CI list replaced).
+        /// Write them (a stored row of the key, and a change's CI list, replaced).
         fn write(self, conn: &Connection) {
             let list = |rows: Vec<&String>| rows.into_iter().cloned().collect::<Vec<_>>().join(",\n");
             let mut sql = String::new();
@@ -415,11 +415,12 @@ mod derived_tests {
                     .map(|(s, i)| format!("('{s}', 'C{i}')"))
                     .collect::<Vec<_>>();
                 sql += &format!(
-                    "insert or replace into changes (source, change_id, state, outcome, release_id, service, actual_end, batch_id)
+                    "delete from changes where (source, change_id) in (select * from (values {keys}));
+                     insert into changes (source, change_id, state, outcome, release_id, service, actual_end, batch_id)
                      values {};
-                     delete from change_cis where (source, change_id) in (select * from (values {}));",
+                     delete from change_cis where (source, change_id) in (select * from (values {keys}));",
                     list(self.changes.values().map(|(row, _)| row).collect()),
-                    keys.join(", ")
+                    keys = keys.join(", ")
                 );
                 let cis: Vec<String> = self
                     .changes
@@ -431,17 +432,31 @@ mod derived_tests {
                 }
             }
             if !self.releases.is_empty() {
+                let keys = self
+                    .releases
+                    .keys()
+                    .map(|(s, i)| format!("('{s}', 'R{i}')"))
+                    .collect::<Vec<_>>();
                 sql += &format!(
-                    "insert or replace into releases (source, release_id, state, outcome, service, actual_end, batch_id)
+                    "delete from releases where (source, release_id) in (select * from (values {}));
+                     insert into releases (source, release_id, state, outcome, service, actual_end, batch_id)
                      values {};",
+                    keys.join(", "),
                     list(self.releases.values().collect())
                 );
             }
             if !self.incidents.is_empty() {
+                let keys = self
+                    .incidents
+                    .keys()
+                    .map(|(s, i)| format!("('{s}', 'I{i}')"))
+                    .collect::<Vec<_>>();
                 sql += &format!(
-                    "insert or replace into incidents (source, incident_id, priority, ci, cause_ci, caused_by_change,
+                    "delete from incidents where (source, incident_id) in (select * from (values {}));
+                     insert into incidents (source, incident_id, priority, ci, cause_ci, caused_by_change,
                          related_release, opened_at, batch_id)
                      values {};",
+                    keys.join(", "),
                     list(self.incidents.values().collect())
                 );
             }
