@@ -74,11 +74,26 @@ struct BrokenInvariant {
 }
 
 /// Check the attribution tables with prefix `t` against the base tables and,
-/// when `macros`, the warehouse's macros (every incident attributed again:
-/// skipped after a refresh, which is tested against a rebuild instead); an
-/// error names every invariant that does not hold.
+/// when `macros` (after a rebuild), the warehouse's macros (every incident
+/// attributed again: skipped after a refresh, which is tested against a
+/// rebuild instead, and whose joined invariants cover the rows it rewrote,
+/// named by its temp tables); an error names every invariant that does not hold.
 fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, macros: bool) -> Result<()> {
-    let sql = session_sql("derived_checks.sql", db, t, cfg)?.replace("{macros}", if macros { "true" } else { "false" });
+    let scope = |alias: &str, key: &str, table: &str| {
+        if macros {
+            "true".to_owned()
+        } else {
+            format!("({alias}.source, {alias}.{key}) in (select source, {key} from temp.main.{table})")
+        }
+    };
+    let sql = session_sql("derived_checks.sql", db, t, cfg)?
+        .replace("{macros}", if macros { "true" } else { "false" })
+        .replace("{c_scope}", &scope("c", "change_id", "refresh_fact_changes"))
+        .replace("{cf_scope}", &scope("f", "change_id", "refresh_fact_changes"))
+        .replace("{rl_scope}", &scope("l", "release_id", "refresh_fact_releases"))
+        .replace("{rf_scope}", &scope("f", "release_id", "refresh_fact_releases"))
+        .replace("{ci_scope}", &scope("a", "incident_id", "refresh_change_incidents"))
+        .replace("{ri_scope}", &scope("a", "incident_id", "refresh_release_incidents"));
     let mut stmt = conn.prepare(&sql).context("queries/session/derived_checks.sql")?;
     let broken = stmt
         .query_map([], |r| {
