@@ -507,7 +507,7 @@ fn write_all(
             // A customised instance's origin field: emergency fixes follow incidents.
             if kind == "emergency" { "incident" } else { "planned" },
         ];
-        side.changes.write_record(&record)?;
+        side.changes.write_record(record)?;
         side.counts.0 += 1;
         if !future {
             // Incidents caused by the change: more after a failed one; some name it
