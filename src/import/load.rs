@@ -188,17 +188,26 @@ fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts
         k = qi(key),
         t = qi(table),
     ))?;
-    let set = cols
+    // An update is a delete and an insert of the whole new row: the file's
+    // columns from the stage, the others as stored. In the bundled DuckDB
+    // (2.0.0) an UPDATE of 4,460 rows of a 10M-row table made the next
+    // checkpoint take 27 s; deleting and appending them, 0.1-0.5 s.
+    let replaced = cols
         .iter()
         .filter(|c| c.as_str() != "source" && c.as_str() != key)
-        .map(|c| format!("{c} = s.{c}", c = qi(c)))
-        .chain(std::iter::once(format!("batch_id = {batch_id}")))
+        .map(|c| format!("s.{c} as {c}", c = qi(c)))
+        .chain(std::iter::once(format!("{batch_id} as batch_id")))
         .collect::<Vec<_>>()
         .join(", ");
     conn.execute_batch(&format!(
-        "update main.{t} as tgt set {set}
+        "create or replace temp table {stage}_updated as
+         select tgt.* replace ({replaced})
          from temp.{stage} s join temp.{stage}_class k on k._line = s._line
-         where k.class = 'update' and tgt.source = s.source and tgt.{k} = s.{k}",
+         join main.{t} tgt on tgt.source = s.source and tgt.{k} = s.{k}
+         where k.class = 'update';
+         delete from main.{t} where (source, {k}) in (select source, {k} from temp.{stage}_updated);
+         insert into main.{t} select * from temp.{stage}_updated;
+         drop table temp.{stage}_updated;",
         t = qi(table),
         k = qi(key)
     ))?;
@@ -381,7 +390,8 @@ fn load_in_tx(
         // change was inserted, that is every change). A change whose CI list
         // differs from the stored one is stamped with this batch, as a
         // written row is: the derived tables are refreshed for the rows of
-        // the batches since they were built (warehouse/derived.rs).
+        // the batches since they were built (warehouse/derived.rs). Its row
+        // is rewritten by a delete and an insert, as an update (see `merge`).
         let written = if staged.records.direct.is_some() {
             ""
         } else {
@@ -404,10 +414,15 @@ fn load_in_tx(
              delete from main.change_cis where (source, change_id) in
                  (select distinct source, change_id from temp.stage_cis_written);
              insert into main.change_cis select source, change_id, ci from temp.stage_cis_written;
-             update main.changes set batch_id = {batch_id}
+             create or replace temp table stage_cis_restamped as
+             select * replace ({batch_id} as batch_id) from main.changes
              where (source, change_id) in (select source, change_id from temp.stage_cis_moved)
                and batch_id is distinct from {batch_id};
-             drop table temp.stage_cis_written; drop table temp.stage_cis_moved;"
+             delete from main.changes
+             where (source, change_id) in (select source, change_id from temp.stage_cis_restamped);
+             insert into main.changes select * from temp.stage_cis_restamped;
+             drop table temp.stage_cis_written; drop table temp.stage_cis_moved;
+             drop table temp.stage_cis_restamped;"
         ))
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     }
