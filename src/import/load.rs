@@ -397,32 +397,46 @@ fn load_in_tx(
         } else {
             "semi join temp.stage_class k on k.source = c.source and k.key = c.change_id and k.class <> 'stale'"
         };
+        // On a first import every change was inserted by this batch: no CI
+        // list moved, and comparing them all (30M at once) would not fit the
+        // import's memory.
+        let (moved, restamp) = if staged.records.direct.is_some() {
+            (String::new(), String::new())
+        } else {
+            (
+                "create or replace temp table stage_cis_moved as
+                 with stored as (
+                     select source, change_id, ci from main.change_cis
+                     where (source, change_id) in (select source, change_id from temp.stage_cis_written)
+                 ),
+                 moved as (
+                     (select * from stored except select * from temp.stage_cis_written)
+                     union all
+                     (select * from temp.stage_cis_written except select * from stored)
+                 )
+                 select distinct source, change_id from moved;"
+                    .to_owned(),
+                format!(
+                    "create or replace temp table stage_cis_restamped as
+                     select * replace ({batch_id} as batch_id) from main.changes
+                     where (source, change_id) in (select source, change_id from temp.stage_cis_moved)
+                       and batch_id is distinct from {batch_id};
+                     delete from main.changes
+                     where (source, change_id) in (select source, change_id from temp.stage_cis_restamped);
+                     insert into main.changes select * from temp.stage_cis_restamped;
+                     drop table temp.stage_cis_moved; drop table temp.stage_cis_restamped;"
+                ),
+            )
+        };
         conn.execute_batch(&format!(
             "create or replace temp table stage_cis_written as
              select distinct c.source, c.change_id, c.ci from temp.stage_cis c {written};
-             create or replace temp table stage_cis_moved as
-             with stored as (
-                 select source, change_id, ci from main.change_cis
-                 where (source, change_id) in (select source, change_id from temp.stage_cis_written)
-             ),
-             moved as (
-                 (select * from stored except select * from temp.stage_cis_written)
-                 union all
-                 (select * from temp.stage_cis_written except select * from stored)
-             )
-             select distinct source, change_id from moved;
+             {moved}
              delete from main.change_cis where (source, change_id) in
                  (select distinct source, change_id from temp.stage_cis_written);
              insert into main.change_cis select source, change_id, ci from temp.stage_cis_written;
-             create or replace temp table stage_cis_restamped as
-             select * replace ({batch_id} as batch_id) from main.changes
-             where (source, change_id) in (select source, change_id from temp.stage_cis_moved)
-               and batch_id is distinct from {batch_id};
-             delete from main.changes
-             where (source, change_id) in (select source, change_id from temp.stage_cis_restamped);
-             insert into main.changes select * from temp.stage_cis_restamped;
-             drop table temp.stage_cis_written; drop table temp.stage_cis_moved;
-             drop table temp.stage_cis_restamped;"
+             {restamp}
+             drop table temp.stage_cis_written;"
         ))
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     }
