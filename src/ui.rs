@@ -69,8 +69,14 @@ impl Progress {
         bar.set_prefix(what.to_owned());
         if !quiet() && std::io::stderr().is_terminal() {
             let weak = bar.downgrade();
+            // RELKPI_PROGRESS_DELAY_MS: how long the work runs before the bar
+            // shows (the tests show it at once, whatever the build's speed).
+            let delay = std::env::var("RELKPI_PROGRESS_DELAY_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000);
             std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(Duration::from_millis(delay));
                 if let Some(bar) = weak.upgrade()
                     && !bar.is_finished()
                 {

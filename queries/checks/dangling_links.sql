@@ -23,5 +23,5 @@ with findings as (
       and not exists (select 1 from releases r where r.source = s.source and r.release_id = s.release_id)
 )
 select 'dangling_links' as check_id, source, detail, count(*) as count,
-       array_to_string(list_slice(list(id order by id), 1, 5), ', ') as examples
+       array_to_string(min(id, 5), ', ') as examples
 from findings group by all order by source, detail

@@ -22,7 +22,7 @@ with findings as (
 ),
 final as (
     select 'missing_timestamps' as check_id, source, detail, count(*) as count,
-           array_to_string(list_slice(list(id order by id), 1, 5), ', ') as examples
+           array_to_string(min(id, 5), ', ') as examples
     from findings group by all
 )
 select * from final order by source, detail

@@ -17,5 +17,5 @@ with findings as (
     from incidents where resolved_at < opened_at
 )
 select 'negative_durations' as check_id, source, detail, count(*) as count,
-       array_to_string(list_slice(list(id order by id), 1, 5), ', ') as examples
+       array_to_string(min(id, 5), ', ') as examples
 from findings group by all order by source, detail

@@ -9,5 +9,5 @@ with unattributed as (
 select 'unattributed_incidents' as check_id, source,
        'incidents of priority ' || coalesce(priority::varchar, 'unknown') || ' with no change or release attributed' as detail,
        count(*) as count,
-       array_to_string(list_slice(list(incident_id order by incident_id), 1, 5), ', ') as examples
+       array_to_string(min(incident_id, 5), ', ') as examples
 from unattributed group by all order by source, detail

@@ -30,18 +30,30 @@ recording as (
     -- Sources that record change outcomes at all.
     select distinct source from changes where outcome is not null
 ),
-groups as (select * from kpi_groups('implemented', $by)),
+-- Counted per group and source first: the later steps then handle a few rows
+-- instead of every change (a KPI over millions of changes).
+per_source as (
+    select grp, source,
+           count(*) as n,
+           count(*) filter (where failed) as failed,
+           count(*) filter (where outcome in ('unsuccessful', 'rolled_back')) as by_outcome,
+           count(*) filter (where incidents_caused > 0) as by_incident,
+           count(*) filter (where outcome is null) as unknown_outcome
+    from implemented
+    group by grp, source
+),
+groups as (select * from kpi_groups('per_source', $by)),
 agg as (
     select g.grp,
-           count(c.change_id) as n,
-           count(c.change_id) filter (where c.failed) as failed,
-           count(c.change_id) filter (where c.outcome in ('unsuccessful', 'rolled_back')) as by_outcome,
-           count(c.change_id) filter (where c.incidents_caused > 0) as by_incident,
-           count(c.change_id) filter (where c.outcome is null) as unknown_outcome,
-           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           coalesce(sum(c.n), 0)::bigint as n,
+           coalesce(sum(c.failed), 0)::bigint as failed,
+           coalesce(sum(c.by_outcome), 0)::bigint as by_outcome,
+           coalesce(sum(c.by_incident), 0)::bigint as by_incident,
+           coalesce(sum(c.unknown_outcome), 0)::bigint as unknown_outcome,
+           coalesce(sum(c.n) filter (where c.source in (select source from recording)), 0)::bigint as from_recording,
            string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
+    left join per_source c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (

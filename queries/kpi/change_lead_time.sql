@@ -16,18 +16,27 @@ with implemented as (
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (select * from kpi_groups('implemented', $by)),
+-- Aggregated per group first, then joined to the groups (an empty period
+-- still has its one group): the changes are read once, never held.
+per_group as (
+    select grp,
+           quantile_cont(days, 0.5) filter (where days >= 0) as median,
+           quantile_cont(days, 0.85) filter (where days >= 0) as p85,
+           avg(days) filter (where days >= 0) as mean,
+           count(days) filter (where days >= 0) as n,
+           count(change_id) filter (where days < 0) as negative,
+           count(change_id) filter (where days is null) as missing
+    from implemented
+    group by grp
+),
+groups as (select * from kpi_groups('per_group', $by)),
 agg as (
-    select g.grp,
-           quantile_cont(c.days, 0.5) filter (where c.days >= 0) as median,
-           quantile_cont(c.days, 0.85) filter (where c.days >= 0) as p85,
-           avg(c.days) filter (where c.days >= 0) as mean,
-           count(c.days) filter (where c.days >= 0) as n,
-           count(c.change_id) filter (where c.days < 0) as negative,
-           count(c.change_id) filter (where c.days is null) as missing
+    select g.grp, p.median, p.p85, p.mean,
+           coalesce(p.n, 0) as n,
+           coalesce(p.negative, 0) as negative,
+           coalesce(p.missing, 0) as missing
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
-    group by g.grp
+    left join per_group p on p.grp is not distinct from g.grp
 ),
 final as (
     select grp as group_value,

@@ -21,16 +21,25 @@ recording as (
     -- Sources that record change outcomes at all (see release_success_rate).
     select distinct source from changes where outcome is not null
 ),
-groups as (select * from kpi_groups('implemented', $by)),
+-- Counted per group and source first (see change_failure_rate).
+per_source as (
+    select grp, source,
+           count(*) as n,
+           count(*) filter (where outcome = 'rolled_back') as rolled_back,
+           count(outcome) as known_outcome
+    from implemented
+    group by grp, source
+),
+groups as (select * from kpi_groups('per_source', $by)),
 agg as (
     select g.grp,
-           count(c.change_id) as n,
-           count(c.change_id) filter (where c.outcome = 'rolled_back') as rolled_back,
-           count(c.outcome) as known_outcome,
-           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           coalesce(sum(c.n), 0)::bigint as n,
+           coalesce(sum(c.rolled_back), 0)::bigint as rolled_back,
+           coalesce(sum(c.known_outcome), 0)::bigint as known_outcome,
+           coalesce(sum(c.n) filter (where c.source in (select source from recording)), 0)::bigint as from_recording,
            string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
+    left join per_source c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (

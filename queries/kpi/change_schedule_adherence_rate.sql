@@ -18,16 +18,25 @@ with deployed as (
     from changes
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
-groups as (select * from kpi_groups('deployed', $by)),
+-- Aggregated per group first (see change_lead_time).
+per_group as (
+    select grp,
+           count(planned_end) as n,
+           count(planned_end) filter (where on_time) as on_time,
+           avg(slip_hours) filter (where not on_time) as mean_slip,
+           count(change_id) filter (where planned_end is null) as without_plan
+    from deployed
+    group by grp
+),
+groups as (select * from kpi_groups('per_group', $by)),
 agg as (
     select g.grp,
-           count(d.planned_end) as n,
-           count(d.planned_end) filter (where d.on_time) as on_time,
-           avg(d.slip_hours) filter (where not d.on_time) as mean_slip,
-           count(d.change_id) filter (where d.planned_end is null) as without_plan
+           coalesce(p.n, 0) as n,
+           coalesce(p.on_time, 0) as on_time,
+           p.mean_slip,
+           coalesce(p.without_plan, 0) as without_plan
     from groups g
-    left join deployed d on d.grp is not distinct from g.grp
-    group by g.grp
+    left join per_group p on p.grp is not distinct from g.grp
 ),
 final as (
     select grp as group_value,

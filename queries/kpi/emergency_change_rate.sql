@@ -20,16 +20,25 @@ recording as (
     -- Sources that record a change type at all.
     select distinct source from changes where change_type is not null
 ),
-groups as (select * from kpi_groups('implemented', $by)),
+-- Counted per group and source first (see change_failure_rate).
+per_source as (
+    select grp, source,
+           count(*) as n,
+           count(*) filter (where change_type = 'emergency') as emergency,
+           count(*) filter (where change_type is null) as unknown_type
+    from implemented
+    group by grp, source
+),
+groups as (select * from kpi_groups('per_source', $by)),
 agg as (
     select g.grp,
-           count(c.change_id) as n,
-           count(c.change_id) filter (where c.change_type = 'emergency') as emergency,
-           count(c.change_id) filter (where c.change_type is null) as unknown_type,
-           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           coalesce(sum(c.n), 0)::bigint as n,
+           coalesce(sum(c.emergency), 0)::bigint as emergency,
+           coalesce(sum(c.unknown_type), 0)::bigint as unknown_type,
+           coalesce(sum(c.n) filter (where c.source in (select source from recording)), 0)::bigint as from_recording,
            string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
+    left join per_source c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (

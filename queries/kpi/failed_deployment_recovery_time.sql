@@ -12,8 +12,8 @@
 -- needs: changes.actual_end, incidents.opened_at, incidents.resolved_at
 -- partial: incidents.ci (incidents are attributed by explicit links only)
 with implemented as (
-    select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id
-    from changes
+    select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id, incidents_caused
+    from change_facts(window_days := $window_days, ci_window := $ci_window)
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
 caused as (
@@ -23,7 +23,7 @@ caused as (
     join incident_change_attribution(window_days := $window_days, ci_window := $ci_window) a
       on a.source = c.source and a.change_id = c.change_id
     join incidents i on i.source = a.source and i.incident_id = a.incident_id
-    where i.resolved_at is not null
+    where c.incidents_caused > 0 and i.resolved_at is not null
 ),
 groups as (select * from kpi_groups('implemented', $by)),
 agg as (

@@ -31,16 +31,24 @@ evaluated as (
 violating as (
     select distinct source, change_id from policy_violations
 ),
-groups as (select * from kpi_groups('implemented', $by)),
+-- Counted per group and source first (see change_failure_rate).
+per_source as (
+    select c.grp, c.source,
+           count(*) as n,
+           count(v.change_id) as violating
+    from implemented c
+    left join violating v on v.source = c.source and v.change_id = c.change_id
+    group by c.grp, c.source
+),
+groups as (select * from kpi_groups('per_source', $by)),
 agg as (
     select g.grp,
-           count(c.change_id) as n,
-           count(v.change_id) as violating,
-           count(c.change_id) filter (where c.source in (select source from evaluated)) as from_evaluated,
+           coalesce(sum(c.n), 0)::bigint as n,
+           coalesce(sum(c.violating), 0)::bigint as violating,
+           coalesce(sum(c.n) filter (where c.source in (select source from evaluated)), 0)::bigint as from_evaluated,
            string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join implemented c on c.grp is not distinct from g.grp
-    left join violating v on v.source = c.source and v.change_id = c.change_id
+    left join per_source c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (

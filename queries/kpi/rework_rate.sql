@@ -31,18 +31,29 @@ classified as (
            end as rework
     from implemented
 ),
-groups as (select * from kpi_groups('classified', $by)),
+-- Counted per group and source first (see change_failure_rate).
+per_source as (
+    select grp, source,
+           count(*) as n,
+           count(*) filter (where rework) as rework,
+           count(*) filter (where rework is null) as unknown,
+           count(*) filter (where change_type = 'emergency') as emergency,
+           count(*) filter (where origin = 'incident') as from_incident
+    from classified
+    group by grp, source
+),
+groups as (select * from kpi_groups('per_source', $by)),
 agg as (
     select g.grp,
-           count(c.change_id) as n,
-           count(c.change_id) filter (where c.rework) as rework,
-           count(c.change_id) filter (where c.rework is null) as unknown,
-           count(c.change_id) filter (where c.change_type = 'emergency') as emergency,
-           count(c.change_id) filter (where c.origin = 'incident') as from_incident,
-           count(c.change_id) filter (where c.source in (select source from recording)) as from_recording,
+           coalesce(sum(c.n), 0)::bigint as n,
+           coalesce(sum(c.rework), 0)::bigint as rework,
+           coalesce(sum(c.unknown), 0)::bigint as unknown,
+           coalesce(sum(c.emergency), 0)::bigint as emergency,
+           coalesce(sum(c.from_incident), 0)::bigint as from_incident,
+           coalesce(sum(c.n) filter (where c.source in (select source from recording)), 0)::bigint as from_recording,
            string_agg(distinct c.source, ', ') as sources
     from groups g
-    left join classified c on c.grp is not distinct from g.grp
+    left join per_source c on c.grp is not distinct from g.grp
     group by g.grp
 ),
 final as (

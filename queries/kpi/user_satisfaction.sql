@@ -17,21 +17,30 @@ with responses as (
     where s.submitted_at >= $period_from and s.submitted_at < $period_to
       and s.score is not null
 ),
-groups as (select * from kpi_groups('responses', $by)),
+-- Aggregated per group first, then joined to the groups (an empty period
+-- still has its one group): the responses are read once, never held.
+per_group as (
+    select grp,
+           avg(score) as mean,
+           count(response_id) as responses,
+           count(response_id) filter (where score >= 4) as satisfied
+    from responses
+    group by grp
+),
+groups as (select * from kpi_groups('per_group', $by)),
 final as (
     select g.grp as group_value,
-           avg(x.score) as value,
+           x.mean as value,
            null::bigint as numerator,
            null::bigint as denominator,
-           count(x.response_id) as count,
-           case when count(x.response_id) = 0 then 'no satisfaction responses in the period' end as note,
+           coalesce(x.responses, 0) as count,
+           case when coalesce(x.responses, 0) = 0 then 'no satisfaction responses in the period' end as note,
            to_json({
-               csat: count(x.response_id) filter (where x.score >= 4) / nullif(count(x.response_id), 0)::double,
-               satisfied: count(x.response_id) filter (where x.score >= 4),
-               responses: count(x.response_id)
+               csat: coalesce(x.satisfied, 0) / nullif(coalesce(x.responses, 0), 0)::double,
+               satisfied: coalesce(x.satisfied, 0),
+               responses: coalesce(x.responses, 0)
            }) as extra
     from groups g
-    left join responses x on x.grp is not distinct from g.grp
-    group by g.grp
+    left join per_group x on x.grp is not distinct from g.grp
 )
 select * from final order by group_value nulls first

@@ -18,13 +18,19 @@
 -- or `temp.main.cache_` with {kind} = `temp` (built by one process when the
 -- derived tables are not current; {kind} is empty otherwise). The facts are
 -- stored in actual_end order, so a period's filter skips the row groups
--- outside it.
+-- outside it; the links in change (release) order, so a period's changes,
+-- joined to them, skip most of their row groups too (the join passes its keys'
+-- range down to the scan; change numbers grow with time in every source we
+-- know). At 10M changes a month's failed_deployment_recovery_time went from
+-- 0.33 to 0.16 s; on a copy, writing the 2.45M links sorted took 5.6 s.
 
 create or replace {kind} table {t}incident_change_attribution as
-select * from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window});
+select * from {db}.main.incident_change_attribution(window_days := {window_days}, ci_window := {ci_window})
+order by source, change_id;
 
 create or replace {kind} table {t}incident_release_attribution as
-select * from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window});
+select * from {db}.main.incident_release_attribution(window_days := {window_days}, ci_window := {ci_window})
+order by source, release_id;
 
 create or replace {kind} table {t}release_facts as
 select * from {db}.main.release_facts(window_days := {window_days}, major_priority := {major_priority}, ci_window := {ci_window})

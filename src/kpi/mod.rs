@@ -55,8 +55,15 @@ impl Prepared {
 /// `warehouse::derived::attach`) and run the policies, once per process and
 /// connection: the warehouse does not change while relkpi computes.
 pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
+    let phases = crate::ui::Phases::start("kpi");
     let derived = crate::warehouse::derived::attach(conn, cfg)?;
+    phases.lap(if derived {
+        "attribution (derived tables)"
+    } else {
+        "attribution (built)"
+    });
     let statuses = policies::evaluate(conn, cfg)?;
+    phases.lap("policies");
     let evaluated = statuses.iter().filter(|s| !s.evaluated.is_empty()).count() as i64;
     Ok(Prepared {
         policies: statuses,

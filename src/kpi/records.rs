@@ -1,7 +1,10 @@
 //! The records behind a KPI (queries/records/<id>.sql).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use duckdb::Connection;
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use duckdb::arrow::compute::cast;
+use duckdb::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
 use serde::Serialize;
 
 use super::params::Params;
@@ -28,21 +31,43 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
     let origin = format!("queries/records/{id}.sql");
     let mut stmt = conn.prepare(sql).with_context(|| origin.clone())?;
     params.bind(&mut stmt, &origin)?;
-    stmt.raw_execute()?;
-    let mut rows = stmt.raw_query();
+    stmt.raw_execute().with_context(|| format!("{origin}: failed"))?;
+    // Read a vector at a time as Arrow columns (a month of a large warehouse
+    // is hundreds of thousands of records), each cast to the type it is read as.
     let mut out = Vec::new();
-    while let Some(r) = rows.next().with_context(|| origin.clone())? {
-        out.push(RecordRow {
-            record_id: r.get(0)?,
-            title: r.get(1)?,
-            service: r.get(2)?,
-            team: r.get(3)?,
-            occurred_at: r
-                .get::<_, Option<chrono::NaiveDateTime>>(4)?
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
-            value: r.get(5)?,
-            detail: r.get(6)?,
-        });
+    while let Some(batch) = stmt.step().with_context(|| format!("{origin}: failed"))? {
+        let batch = RecordBatch::from(&batch);
+        if batch.num_columns() < 7 {
+            bail!("{origin}: returns {} columns, not 7", batch.num_columns());
+        }
+        let col = |i: usize, to: &DataType| {
+            cast(batch.column(i), to).with_context(|| format!("{origin}: column {} as {to}", i + 1))
+        };
+        let texts = [0, 1, 2, 3, 6].map(|i| col(i, &DataType::Utf8));
+        let [id, title, service, team, detail] = texts;
+        let (id, title, service, team, detail) = (id?, title?, service?, team?, detail?);
+        let text = |a: &ArrayRef| a.as_string::<i32>().clone();
+        let (id, title, service, team, detail) = (text(&id), text(&title), text(&service), text(&team), text(&detail));
+        let at = col(4, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+        let at = at.as_primitive::<TimestampMicrosecondType>();
+        let value = col(5, &DataType::Float64)?;
+        let value = value.as_primitive::<Float64Type>();
+        let opt = |a: &StringArray, r: usize| a.is_valid(r).then(|| a.value(r).to_owned());
+        for r in 0..batch.num_rows() {
+            out.push(RecordRow {
+                record_id: opt(&id, r).with_context(|| format!("{origin}: record_id is NULL"))?,
+                title: opt(&title, r),
+                service: opt(&service, r),
+                team: opt(&team, r),
+                occurred_at: at
+                    .is_valid(r)
+                    .then(|| chrono::DateTime::from_timestamp_micros(at.value(r)))
+                    .flatten()
+                    .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M").to_string()),
+                value: value.is_valid(r).then(|| value.value(r)),
+                detail: opt(&detail, r),
+            });
+        }
     }
     Ok(Some(out))
 }

@@ -209,8 +209,11 @@ pub fn compute(
     let params = prep.params(period, by, cfg);
     let mut kpis = Vec::new();
     let mut errors = Vec::new();
+    let phases = crate::ui::Phases::start(format!("kpi {}", period.label));
     for def in defs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)) {
-        match run_kpi(conn, def, &params, by, cfg) {
+        let result = run_kpi(conn, def, &params, by, cfg);
+        phases.lap(&def.id);
+        match result {
             Ok(mut r) => kpis.append(&mut r),
             Err(e) => errors.push(KpiError {
                 id: def.id.clone(),

@@ -107,11 +107,18 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
 /// Write to a temporary file in the same folder, flush it to disk, rename: a
 /// reader sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| Ok(w.write_all(bytes)?))
+}
+
+/// `write_atomic` for content written as it is made (kpis.json at 10M
+/// changes is 700 MB: streamed, never held whole).
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let tmp = tmp_name(path);
-    let res = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
+    let res = (|| -> Result<()> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        write(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(())
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);

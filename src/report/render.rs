@@ -54,14 +54,14 @@ pub fn write_report(s: &Session, req: &ReportRequest, out: &Path, pdf: bool) -> 
         "the releases the report lists as failed, rolled back or late",
         &out.join("reviews"),
     )?;
-    let json = serde_json::to_vec_pretty(&KpisFile {
+    let kpis = KpisFile {
         period: &built.model.period,
         against: &built.model.against,
         generated_at: &built.model.generated_at,
         kpis: &built.comparison.kpis,
         trend: &built.trend.series,
-    })?;
-    output::write_atomic(&out.join("kpis.json"), &json)?;
+    };
+    output::write_atomic_with(&out.join("kpis.json"), |w| Ok(serde_json::to_writer_pretty(w, &kpis)?))?;
     let mut csv = Vec::new();
     kpis_grid(&built.model, &built.comparison.kpis).write_csv(&mut csv)?;
     output::write_atomic(&out.join("kpis.csv"), &csv)?;

@@ -221,20 +221,25 @@ fn refresh(conn: &Connection, cfg: &Config, since: i64) -> Result<()> {
         check_attribution(conn, &db, &t, cfg, false)?;
         record_built(conn, cfg)
     });
-    conn.execute_batch(
-        "drop table if exists temp.main.incidents; drop table if exists temp.main.changes;
-         drop table if exists temp.main.releases;
-         drop table if exists temp.main.refresh_changes; drop table if exists temp.main.refresh_releases;
-         drop table if exists temp.main.refresh_incidents; drop table if exists temp.main.refresh_ends;
-         drop table if exists temp.main.refresh_change_incidents;
-         drop table if exists temp.main.refresh_release_incidents;
-         drop table if exists temp.main.refresh_fact_changes;
-         drop table if exists temp.main.refresh_fact_releases;
-         drop table if exists temp.main.refresh_unlinked_changes;
-         drop table if exists temp.main.refresh_unlinked_releases;",
-    )
-    .context("dropping the refresh's temp tables")?;
+    drop_refresh_tables(conn).context("dropping the refresh's temp tables")?;
     res
+}
+
+/// Drop the temp tables attribution_refresh.sql creates: those named
+/// `refresh_*`, and those shadowing a base table.
+fn drop_refresh_tables(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "select table_name from duckdb_tables()
+         where temporary and (starts_with(table_name, 'refresh_')
+                              or table_name in ('incidents', 'changes', 'releases'))",
+    )?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for name in names {
+        conn.execute_batch(&format!("drop table temp.main.\"{name}\""))?;
+    }
+    Ok(())
 }
 
 fn stored_meta(conn: &Connection) -> Result<Option<(String, String)>> {
@@ -531,7 +536,7 @@ mod derived_tests {
             let mut cfg = Config::default();
             cfg.attribution.window_days = window_days;
             cfg.attribution.ci_window = ci_window;
-            let mut r = Random(seed * 0x9E37_79B9_7F4A_7C15);
+            let mut r = Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (mut changes, mut releases, mut incidents) = (60u64, 12u64, 90u64);
             let batch = new_batch(conn);
             let mut rows = Rows::default();
