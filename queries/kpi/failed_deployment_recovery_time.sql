@@ -11,7 +11,9 @@
 -- excludes: unresolved incidents; negative durations (extra.negative_excluded).
 -- needs: changes.actual_end, incidents.opened_at, incidents.resolved_at
 -- partial: incidents.ci (incidents are attributed by explicit links only)
-with implemented as (
+-- `not materialized`: read twice (for the groups, and narrowed to the changes
+-- that caused incidents) rather than held whole: 24 months at 10M, 3.1 -> 2.3 s.
+with implemented as not materialized (
     select kpi_group($by, service, team, change_type, risk, source) as grp, source, change_id, incidents_caused
     from change_facts(window_days := $window_days, ci_window := $ci_window)
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
