@@ -124,8 +124,6 @@ fn stage(
     })
 }
 
-/// Merge a stage into its table; the classification is left in `{stage}_class`
-/// (`_line`, `source`, `key`, `class`).
 /// Statements that replace the rows of `main.{table}` whose keys temp table
 /// `rows` holds by `rows`' rows (whole rows, in the table's column order),
 /// then drop `rows`. An update is always written this way, never as an
@@ -142,6 +140,8 @@ fn replace_rows(table: &str, key: &str, rows: &str) -> String {
     )
 }
 
+/// Merge a stage into its table; the classification is left in `{stage}_class`
+/// (`_line`, `source`, `key`, `class`).
 fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts> {
     let (stage, table) = (st.stage, st.table.as_str());
     let key = key_column(table);
