@@ -696,6 +696,92 @@ CHGX2,normal,3,app3,2024-03-02 10:00:00\n",
     );
 }
 
+/// JSON and XLSX stream as CSV does (`crates/parse` `read`): one export
+/// saved as CSV, as a Table API JSON (`{"result": [...]}`, gzip too) and as
+/// an XLSX sheet, imported spilled a few hundred records at a time, loads the
+/// same changes and says the same in its summary.
+#[test]
+fn an_export_streams_alike_as_csv_json_and_xlsx() {
+    let w = Workdir::new();
+    w.run(&["generate", "--changes", "2000", "--seed", "11", "--out", "g"])
+        .ok();
+    let csv_path = w.path("g").join("change_request.csv");
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(rows.len(), 2000);
+    let records: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::Value::Object(
+                headers
+                    .iter()
+                    .zip(r)
+                    .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
+                    .collect(),
+            )
+        })
+        .collect();
+    let json = serde_json::json!({ "result": records }).to_string();
+    let json_path = w.write("change_request.json", &json);
+    let gz_path = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(json.as_bytes()).unwrap();
+        w.write_bytes("changes.json.gz", &e.finish().unwrap())
+    };
+    let xlsx_path = w.path("change_request.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+            ws.write_string(i as u32 + 1, c as u16, v).unwrap();
+        }
+    }
+    wb.save(&xlsx_path).unwrap();
+    let import = |db: &str, file: &std::path::Path| -> serde_json::Value {
+        let out = w
+            .cmd()
+            .env("RELKPI_SPILL_ROWS", "300")
+            .args(["--db", db, "import", "--format", "json"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let s = &v[0];
+        serde_json::json!(["kind", "read", "inserted", "updated", "rejected", "blank"].map(|k| s[k].clone()))
+    };
+    let dump = |db: &str| -> serde_json::Value {
+        let out = w
+            .cmd()
+            .args(["--db", db, "sql", "--format", "json"])
+            .arg("select columns(lambda c: c <> 'batch_id') from changes order by change_id")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let from_csv = import("csv.duckdb", &csv_path);
+    assert_eq!(from_csv[1], 2000, "{from_csv}");
+    let changes = dump("csv.duckdb");
+    assert_eq!(changes.as_array().unwrap().len(), 2000);
+    for (db, file) in [
+        ("json.duckdb", &json_path),
+        ("gz.duckdb", &gz_path),
+        ("xlsx.duckdb", &xlsx_path),
+    ] {
+        assert_eq!(import(db, file), from_csv, "{db}: the summary");
+        assert!(dump(db) == changes, "{db}: the changes differ from the CSV's");
+    }
+}
+
 /// A monthly refresh (`generate --delta`: new changes with their releases and
 /// incidents, and earlier changes closed again, some on another CI) imported
 /// into a warehouse refreshes its derived tables, which then hold what a

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use duckdb::Connection;
-use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use duckdb::arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float64Type, TimeUnit, TimestampMicrosecondType};
 use serde::Serialize;
@@ -43,11 +43,8 @@ pub fn records(conn: &Connection, id: &str, params: &Params) -> Result<Option<Ve
         let col = |i: usize, to: &DataType| {
             cast(batch.column(i), to).with_context(|| format!("{origin}: column {} as {to}", i + 1))
         };
-        let texts = [0, 1, 2, 3, 6].map(|i| col(i, &DataType::Utf8));
-        let [id, title, service, team, detail] = texts;
-        let (id, title, service, team, detail) = (id?, title?, service?, team?, detail?);
-        let text = |a: &ArrayRef| a.as_string::<i32>().clone();
-        let (id, title, service, team, detail) = (text(&id), text(&title), text(&service), text(&team), text(&detail));
+        let text = |i: usize| -> Result<StringArray> { Ok(col(i, &DataType::Utf8)?.as_string::<i32>().clone()) };
+        let (id, title, service, team, detail) = (text(0)?, text(1)?, text(2)?, text(3)?, text(6)?);
         let at = col(4, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
         let at = at.as_primitive::<TimestampMicrosecondType>();
         let value = col(5, &DataType::Float64)?;

@@ -226,10 +226,20 @@ fn connect(path: &Path, mode: Mode) -> Result<Connection> {
     // headers are written, and DuckDB calls it "not a valid DuckDB database
     // file": wait for its headers (then it opens, or is in use), up to a few
     // seconds; a file that stays short and invalid is reported as it is.
+    // The file can also be replaced by the whole database between DuckDB's
+    // read of the short one and our look at its size: a file found whole
+    // after such a refusal is tried once more before it is called invalid.
     let mut tries = 0;
+    let mut retried_whole = false;
     let conn = loop {
         match open() {
-            Err(e) if is_half_created(&e, path) && tries < CREATION_WAIT_TRIES => {
+            Err(e) if tries < CREATION_WAIT_TRIES && is_not_a_database(&e) => {
+                if !is_short(path) {
+                    if retried_whole {
+                        break Err(e);
+                    }
+                    retried_whole = true;
+                }
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
@@ -256,11 +266,15 @@ fn connect(path: &Path, mode: Mode) -> Result<Connection> {
 /// Waits of 50 ms for a warehouse another process is creating (3 s).
 const CREATION_WAIT_TRIES: u32 = 60;
 
-/// DuckDB refused `path` as not a database, and the file is shorter than
-/// DuckDB's three header blocks: another process may be writing them.
-fn is_half_created(e: &anyhow::Error, path: &Path) -> bool {
+/// DuckDB refused the file as not a database.
+fn is_not_a_database(e: &anyhow::Error) -> bool {
     format!("{e:#}").contains("not a valid DuckDB database file")
-        && std::fs::metadata(path).is_ok_and(|m| m.len() < 3 * 4096)
+}
+
+/// The file is shorter than DuckDB's three header blocks: another process
+/// may be writing them.
+fn is_short(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() < 3 * 4096)
 }
 
 /// Prepared statements kept per connection (`Connection::prepare_cached`).

@@ -146,7 +146,23 @@ impl Export {
                 }
                 open_csv(&self.path, Box::new(stream), &self.facts)
             }
-            format => open_table(&self.path, read_bytes(&self.path)?, format),
+            FileFormat::Json => {
+                let path = self.path.clone();
+                let bom = self.facts.bom;
+                open_json(
+                    &self.path,
+                    move || {
+                        let mut stream = open_stream(&path)?;
+                        if bom {
+                            let mut b = [0u8; 3];
+                            stream.read_exact(&mut b)?;
+                        }
+                        Ok(Box::new(stream))
+                    },
+                    &self.facts,
+                )
+            }
+            FileFormat::Xlsx => open_table(&self.path, read_bytes(&self.path)?, FileFormat::Xlsx),
         }
     }
 }
@@ -431,9 +447,9 @@ pub fn read_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<Raw
     })
 }
 
-/// A table read a row at a time: a CSV file's rows are parsed as they are
-/// taken, so a large file's rows are never all in memory at once (JSON and
-/// XLSX are parsed whole, then handed out the same way).
+/// A table read a row at a time: a CSV or JSON file's rows are parsed as they
+/// are taken, so a large file's rows are never all in memory at once (XLSX
+/// sheets are parsed whole, then handed out the same way).
 pub struct TableReader {
     pub format: FileFormat,
     pub headers: Vec<String>,
@@ -452,7 +468,10 @@ enum RowSource {
         /// The text had invalid UTF-8 (rows holding U+FFFD are rejected).
         lossy: bool,
     },
-    Parsed(std::vec::IntoIter<RawRow>),
+    /// Rows parsed on another thread as they are taken (JSON).
+    Streamed(std::sync::mpsc::Receiver<Result<RawRow, String>>),
+    /// An XLSX sheet's rows, read on another thread as they are taken.
+    Sheet(std::sync::mpsc::Receiver<Result<SheetRow, String>>),
 }
 
 impl TableReader {
@@ -463,7 +482,16 @@ impl TableReader {
             return Ok(Some(r));
         }
         match &mut self.rows {
-            RowSource::Parsed(rows) => Ok(rows.next()),
+            // A closed channel is the end: the parser sends its error first.
+            RowSource::Streamed(rows) => rows.recv().ok().transpose().map_err(|e| anyhow::anyhow!(e)),
+            RowSource::Sheet(rows) => loop {
+                match rows.recv() {
+                    Err(_) => return Ok(None),
+                    Ok(Err(e)) => bail!(e),
+                    Ok(Ok(SheetRow::Blank)) => self.blank_rows += 1,
+                    Ok(Ok(SheetRow::Row(r))) => return Ok(Some(r)),
+                }
+            },
             RowSource::Csv { records, path, lossy } => {
                 for rec in records.by_ref() {
                     let rec = rec.map_err(|e| {
@@ -513,26 +541,29 @@ pub fn open_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<Tab
             text.set_position(skip);
             open_csv(path, Box::new(text), &facts)
         }
-        FileFormat::Json => Ok(parsed(read_json(path, bytes)?)),
-        FileFormat::Xlsx => Ok(parsed(read_xlsx(path, bytes)?)),
+        FileFormat::Json => {
+            let facts = CsvFacts::of(&bytes);
+            let bytes: std::sync::Arc<[u8]> = bytes.into();
+            let skip = if facts.bom { 3 } else { 0 };
+            open_json(
+                path,
+                move || {
+                    let mut text = std::io::Cursor::new(bytes.clone());
+                    text.set_position(skip);
+                    Ok(Box::new(text))
+                },
+                &facts,
+            )
+        }
+        FileFormat::Xlsx => open_xlsx(path, bytes),
     }
 }
 
-fn parsed(t: RawTable) -> TableReader {
-    TableReader {
-        format: t.format,
-        headers: t.headers,
-        encoding: t.encoding,
-        blank_rows: t.blank_rows,
-        rows: RowSource::Parsed(t.rows.into_iter()),
-        peeked: None,
-    }
-}
-
-/// UTF-8 (BOM stripped) when valid, else Windows-1252, which decodes any byte.
 /// Text from bytes: UTF-8 (BOM or not); UTF-8 with a few invalid bytes (then
 /// `true`: the rows holding them are rejected, the others load intact); else
-/// Windows-1252.
+/// Windows-1252. The readers decode as they stream (`CsvFacts::encoding`,
+/// `Cp1252`); this whole-text decoding is the tests' oracle for them.
+#[cfg(test)]
 fn decode(bytes: Vec<u8>) -> (String, &'static str, bool) {
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => rest.to_vec(),
@@ -700,74 +731,330 @@ fn json_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn read_json(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
-    let (text, encoding, lossy) = decode(bytes);
+/// The keys of a JSON object that may hold its record array, in the order
+/// they are preferred when several do.
+const JSON_WRAPPERS: [&str; 4] = ["records", "result", "values", "data"];
+
+/// Rows parsed ahead of the importer, at most (JSON, XLSX).
+const ROWS_AHEAD: usize = 1024;
+
+/// Where a JSON export's records are: the top-level array, or the array
+/// under one of `JSON_WRAPPERS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonAt {
+    Top,
+    Key(&'static str),
+}
+
+/// What one pass over a JSON export saw at its top level.
+enum JsonTop {
+    Array,
+    /// An object, with its keys in order.
+    Object(Vec<String>),
+    Other,
+}
+
+/// One pass over a JSON text, a record at a time: `on` gets each element of
+/// the record arrays (numbered from 1) at `only`, or at every place records
+/// may be when `only` is None; `arrays` collects the places that held an
+/// array, empty or not. Memory holds one record, not the file.
+struct JsonWalk<'a> {
+    only: Option<JsonAt>,
+    arrays: Vec<JsonAt>,
+    on: &'a mut dyn FnMut(JsonAt, u64, serde_json::Value) -> Result<(), String>,
+}
+
+impl JsonWalk<'_> {
+    fn wants(&self, at: JsonAt) -> bool {
+        self.only.is_none_or(|o| o == at)
+    }
+
+    fn records<'de, A: serde::de::SeqAccess<'de>>(&mut self, at: JsonAt, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        self.arrays.push(at);
+        let mut n = 0;
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            n += 1;
+            (self.on)(at, n, v).map_err(A::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut JsonWalk<'_> {
+    type Value = JsonTop;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records or an object holding one")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonTop, A::Error> {
+        if self.wants(JsonAt::Top) {
+            self.records(JsonAt::Top, seq)?;
+        } else {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        }
+        Ok(JsonTop::Array)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonTop, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            // A key given twice: its first value counts.
+            let at = JSON_WRAPPERS
+                .iter()
+                .find(|w| **w == k && !keys.contains(&k))
+                .map(|w| JsonAt::Key(w));
+            match at {
+                Some(at) if self.wants(at) => map.next_value_seed(WrappedRecords { walk: &mut *self, at })?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            keys.push(k);
+        }
+        Ok(JsonTop::Object(keys))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+    fn visit_unit<E>(self) -> Result<JsonTop, E> {
+        Ok(JsonTop::Other)
+    }
+}
+
+/// The value of a wrapper key: its records when it is an array, else skipped.
+struct WrappedRecords<'w, 'a> {
+    walk: &'w mut JsonWalk<'a>,
+    at: JsonAt,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for WrappedRecords<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for WrappedRecords<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.walk.records(self.at, seq)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Walk the JSON text `text` once (see `JsonWalk`); the whole text must be
+/// one JSON value. serde_json's recursion limit (128) turns absurdly nested
+/// input into an error.
+fn walk_json(
+    path: &Path,
+    text: Box<dyn Read + Send>,
+    walk: &mut JsonWalk,
+) -> Result<JsonTop> {
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, text));
+    let top = serde::Deserializer::deserialize_any(&mut de, &mut *walk).and_then(|top| de.end().map(|()| top));
+    top.map_err(|e| {
+        if e.is_data() {
+            // Ours (a record that is not an object; the reader gone).
+            anyhow::anyhow!("{}: {e}", path.display())
+        } else if e.is_io() {
+            anyhow::anyhow!("cannot read {}: {e}", path.display())
+        } else {
+            anyhow::anyhow!(
+                "{}: line {} column {}: invalid JSON: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        }
+    })
+}
+
+/// A JSON export's rows, read from `open()`'s text (its bytes after the BOM)
+/// in two passes: the first checks the whole text and learns the headers (the
+/// records' keys, in the order they first appear); the second, on its own
+/// thread, hands out the records as they are parsed. Memory holds a few
+/// records, whatever the file's size.
+fn open_json(
+    path: &Path,
+    open: impl Fn() -> Result<Box<dyn Read + Send>> + Send + 'static,
+    facts: &CsvFacts,
+) -> Result<TableReader> {
+    let (encoding, lossy, cp1252) = facts.encoding();
     if lossy {
         bail!(
             "{}: bytes that are not UTF-8 inside a UTF-8 JSON file; JSON must be UTF-8 (RFC 8259)",
             path.display()
         );
     }
-    // serde_json's recursion limit (128) turns absurdly nested input into an error.
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: line {} column {}: invalid JSON: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    let records = match &value {
-        serde_json::Value::Array(a) => a,
-        serde_json::Value::Object(m) => match ["records", "result", "values", "data"]
+    let text = move || -> Result<Box<dyn Read + Send>> {
+        let inner = open()?;
+        Ok(if cp1252 {
+            Box::new(Cp1252 {
+                inner,
+                raw: vec![0; 1 << 16],
+                out: Vec::with_capacity(3 << 16),
+                pos: 0,
+            })
+        } else {
+            inner
+        })
+    };
+    // Pass 1: the keys of the records at each place records may be, and the
+    // first record there that is not an object.
+    #[derive(Default)]
+    struct Place {
+        keys: Vec<String>,
+        seen: std::collections::HashSet<String>,
+        not_object: Option<u64>,
+    }
+    let mut places: Vec<(JsonAt, Place)> = Vec::new();
+    let mut on = |at: JsonAt, n: u64, v: serde_json::Value| -> Result<(), String> {
+        let i = match places.iter().position(|p| p.0 == at) {
+            Some(i) => i,
+            None => {
+                places.push((at, Place::default()));
+                places.len() - 1
+            }
+        };
+        let place = &mut places[i].1;
+        match v {
+            serde_json::Value::Object(m) => {
+                for k in m.keys() {
+                    if !place.seen.contains(k) {
+                        place.seen.insert(k.clone());
+                        place.keys.push(k.clone());
+                    }
+                }
+            }
+            _ => {
+                place.not_object.get_or_insert(n);
+            }
+        }
+        Ok(())
+    };
+    let mut walk = JsonWalk {
+        only: None,
+        arrays: Vec::new(),
+        on: &mut on,
+    };
+    let top = walk_json(path, text()?, &mut walk)?;
+    let arrays = walk.arrays;
+    let at = match top {
+        JsonTop::Array => JsonAt::Top,
+        JsonTop::Object(found) => match JSON_WRAPPERS
             .iter()
-            .find_map(|k| m.get(*k).and_then(|v| v.as_array()))
+            .map(|w| JsonAt::Key(w))
+            .find(|at| arrays.contains(at))
         {
-            Some(a) => a,
+            Some(at) => at,
             None => bail!(
                 "{}: JSON object without a \"records\" or \"result\" array (found keys: {})",
                 path.display(),
-                m.keys().cloned().collect::<Vec<_>>().join(", ")
+                found.join(", ")
             ),
         },
-        _ => bail!(
+        JsonTop::Other => bail!(
             "{}: JSON must be an array of records or an object holding one",
             path.display()
         ),
     };
-    let mut headers: Vec<String> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for r in records {
-        if let Some(m) = r.as_object() {
-            for k in m.keys() {
-                if !index.contains_key(k) {
-                    index.insert(k.clone(), headers.len());
-                    headers.push(k.clone());
+    let place = places.into_iter().find(|p| p.0 == at).map(|p| p.1).unwrap_or_default();
+    if let Some(n) = place.not_object {
+        bail!("{}: record {n}: not a JSON object", path.display());
+    }
+    let headers = place.keys;
+    // Pass 2, on its own thread: the records at `at` as rows, a few ahead.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RawRow, String>>(ROWS_AHEAD);
+    let index: std::collections::HashMap<String, usize> =
+        headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
+    let width = headers.len();
+    let path_buf = path.to_path_buf();
+    let second = text()?;
+    std::thread::Builder::new()
+        .name("relkpi-json".into())
+        .spawn(move || {
+            let mut on = |_: JsonAt, n: u64, v: serde_json::Value| -> Result<(), String> {
+                let serde_json::Value::Object(m) = v else {
+                    return Err(format!("record {n}: not a JSON object"));
+                };
+                let mut fields = vec![String::new(); width];
+                for (k, v) in &m {
+                    // Every key was seen by the first pass (the same text).
+                    let i = *index.get(k).ok_or_else(|| format!("record {n}: the file changed while read"))?;
+                    fields[i] = json_text(v);
                 }
+                let row = RawRow {
+                    problem: None,
+                    line: n,
+                    fields: csv::StringRecord::from(fields),
+                };
+                // The reader is gone (the import stopped): stop too.
+                tx.send(Ok(row)).map_err(|_| "the reader stopped".to_owned())
+            };
+            let mut walk = JsonWalk {
+                only: Some(at),
+                arrays: Vec::new(),
+                on: &mut on,
+            };
+            if let Err(e) = walk_json(&path_buf, second, &mut walk) {
+                let _ = tx.send(Err(format!("{e:#}")));
             }
-        }
-    }
-    let mut rows = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        let Some(m) = r.as_object() else {
-            bail!("{}: record {}: not a JSON object", path.display(), i + 1);
-        };
-        let mut fields = vec![String::new(); headers.len()];
-        for (k, v) in m {
-            fields[index[k]] = json_text(v);
-        }
-        rows.push(RawRow {
-            problem: None,
-            line: i as u64 + 1,
-            fields: csv::StringRecord::from(fields),
-        });
-    }
-    Ok(RawTable {
+        })
+        .with_context(|| format!("{}: cannot start the JSON reader", path.display()))?;
+    Ok(TableReader {
         format: FileFormat::Json,
         headers,
-        rows,
-        blank_rows: 0,
         encoding,
+        blank_rows: 0,
+        rows: RowSource::Streamed(rx),
+        peeked: None,
     })
 }
 
@@ -786,11 +1073,69 @@ fn calamine_call<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
         .map_err(|_| anyhow::anyhow!("{}: not a readable XLSX workbook: malformed sheet", path.display()))
 }
 
-/// The first sheet, cell by cell (calamine's streaming reader): memory follows
-/// the cells present, not the sheet's declared or spanned dimensions, so a
-/// workbook with one cell at A1 and one at XFD1048576 does not allocate the
-/// rectangle between them.
-fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+/// What the XLSX reader's thread hands out after the headers.
+enum SheetRow {
+    Row(RawRow),
+    /// A row of empty cells (skipped, counted).
+    Blank,
+}
+
+/// The first sheet's rows, read on their own thread as they are taken (see
+/// `sheet_rows`): memory holds a few rows, not the sheet.
+fn open_xlsx(path: &Path, bytes: Vec<u8>) -> Result<TableReader> {
+    let (head_tx, head_rx) = std::sync::mpsc::sync_channel::<Result<Vec<String>, String>>(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<SheetRow, String>>(ROWS_AHEAD);
+    let path_buf = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("relkpi-xlsx".into())
+        .spawn(move || {
+            let mut head = Some(head_tx);
+            let read = sheet_rows(&path_buf, bytes, &mut |row| match row {
+                Sheet::Headers(h) => {
+                    if let Some(t) = head.take() {
+                        let _ = t.send(Ok(h));
+                    }
+                    Ok(())
+                }
+                // The reader is gone (the import stopped): stop too.
+                Sheet::Row(r) => tx.send(Ok(r)).map_err(|_| anyhow::anyhow!("the reader stopped")),
+            });
+            if let Err(e) = read {
+                let e = format!("{e:#}");
+                match head.take() {
+                    Some(t) => drop(t.send(Err(e))),
+                    None => drop(tx.send(Err(e))),
+                }
+            }
+        })
+        .with_context(|| format!("{}: cannot start the XLSX reader", path.display()))?;
+    let headers = head_rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("{}: the XLSX reader stopped", path.display()))?
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(TableReader {
+        format: FileFormat::Xlsx,
+        headers,
+        encoding: "xlsx",
+        blank_rows: 0,
+        rows: RowSource::Sheet(rx),
+        peeked: None,
+    })
+}
+
+/// What `sheet_rows` hands out: the headers once, then the rows after them.
+enum Sheet {
+    Headers(Vec<String>),
+    Row(SheetRow),
+}
+
+/// The first sheet, cell by cell (calamine's streaming reader), handed to
+/// `out` a row at a time as each row ends: memory follows the cells of one
+/// row, not the sheet's declared or spanned dimensions, so a workbook with
+/// one cell at A1 and one at XFD1048576 does not allocate the rectangle
+/// between them. Rows come in the sheet's order (as Excel and every library
+/// writing XLSX store them); a row stored after a later one is refused.
+fn sheet_rows(path: &Path, bytes: Vec<u8>, out: &mut dyn FnMut(Sheet) -> Result<()>) -> Result<()> {
     use calamine::{Data, Reader, Xlsx};
     let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: not a readable XLSX workbook: {e}", path.display());
     let mut wb: Xlsx<_> = calamine_call(path, || Xlsx::new(std::io::Cursor::new(bytes)))?.map_err(|e| bad(&e))?;
@@ -817,8 +1162,50 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
             Data::Error(e) => format!("#{e:?}"),
         }
     };
-    // Row -> (column, text) of its non-empty cells, in sheet order.
-    let mut cells: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let width = |r: &[(u32, String)]| r.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+    let spread = |r: Vec<(u32, String)>, n: usize| -> Vec<String> {
+        let mut fields = vec![String::new(); n];
+        for (c, v) in r {
+            fields[c as usize] = v;
+        }
+        fields
+    };
+    let mut headers: Option<usize> = None;
+    let mut fields_total: u64 = 0;
+    // A row ends: before the headers, its first non-empty one is them; after,
+    // each is a row, or a blank row when all its cells are empty.
+    let mut row_ends = |row: u32, r: Vec<(u32, String)>| -> Result<()> {
+        let Some(n_headers) = headers else {
+            if r.is_empty() {
+                return Ok(());
+            }
+            let n = width(&r);
+            let h: Vec<String> = spread(r, n).into_iter().map(|h| h.trim().to_owned()).collect();
+            headers = Some(h.len());
+            fields_total = h.len() as u64;
+            return out(Sheet::Headers(h));
+        };
+        // Excel leaves trailing empty cells out: a short row is not truncated.
+        let w = width(&r).max(n_headers);
+        fields_total += w as u64;
+        if fields_total > MAX_XLSX_FIELDS {
+            bail!(
+                "{}: sheet {sheet:?} spans more than {MAX_XLSX_FIELDS} cells: export it as CSV",
+                path.display()
+            );
+        }
+        let fields = spread(r, w);
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            return out(Sheet::Row(SheetRow::Blank));
+        }
+        out(Sheet::Row(SheetRow::Row(RawRow {
+            problem: None,
+            line: u64::from(row) + 1,
+            fields: csv::StringRecord::from(fields),
+        })))
+    };
+    // The row being read: its number and (column, text) of its non-empty cells.
+    let mut current: Option<(u32, Vec<(u32, String)>)> = None;
     let mut kept: u64 = 0;
     while let Some(cell) = calamine_call(path, || reader.next_cell())?
         .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?
@@ -835,7 +1222,21 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
         }
         let v = text(Data::from(cell.get_value().clone()));
         // A row of empty cells is a blank row; rows the sheet skips are not rows.
-        let row_cells = cells.entry(row).or_default();
+        match &current {
+            Some((r, _)) if *r == row => {}
+            Some((r, _)) if *r > row => bail!(
+                "{}: sheet {sheet:?}: row {} is stored after row {}: rows out of order; \
+                 save the sheet again in a spreadsheet program, or export it as CSV",
+                path.display(),
+                u64::from(row) + 1,
+                u64::from(*r) + 1
+            ),
+            _ => {
+                if let Some((r, cells)) = current.replace((row, Vec::new())) {
+                    row_ends(r, cells)?;
+                }
+            }
+        }
         if v.is_empty() {
             continue;
         }
@@ -846,57 +1247,18 @@ fn read_xlsx(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
                 path.display()
             );
         }
-        row_cells.push((col, v));
-    }
-    drop(reader);
-    let mut rows_iter = cells.into_iter();
-    let width = |r: &[(u32, String)]| r.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
-    let spread = |r: Vec<(u32, String)>, n: usize| -> Vec<String> {
-        let mut fields = vec![String::new(); n];
-        for (c, v) in r {
-            fields[c as usize] = v;
+        if let Some((_, cells)) = current.as_mut() {
+            // Two cells at one place: `spread` keeps the last one read.
+            cells.push((col, v));
         }
-        fields
-    };
-    let Some((_, header_cells)) = rows_iter.find(|(_, r)| !r.is_empty()) else {
+    }
+    if let Some((r, cells)) = current.take() {
+        row_ends(r, cells)?;
+    }
+    if headers.is_none() {
         bail!("{}: sheet {sheet:?} is empty", path.display());
-    };
-    let n = width(&header_cells);
-    let headers: Vec<String> = spread(header_cells, n)
-        .into_iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let mut rows = Vec::new();
-    let mut blank_rows = 0;
-    let mut fields_total = headers.len() as u64;
-    for (row, r) in rows_iter {
-        // Excel leaves trailing empty cells out: a short row is not truncated.
-        let w = width(&r).max(headers.len());
-        fields_total += w as u64;
-        if fields_total > MAX_XLSX_FIELDS {
-            bail!(
-                "{}: sheet {sheet:?} spans more than {MAX_XLSX_FIELDS} cells: export it as CSV",
-                path.display()
-            );
-        }
-        let fields = spread(r, w);
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            blank_rows += 1;
-            continue;
-        }
-        rows.push(RawRow {
-            problem: None,
-            line: u64::from(row) + 1,
-            fields: csv::StringRecord::from(fields),
-        });
     }
-    Ok(RawTable {
-        format: FileFormat::Xlsx,
-        headers,
-        rows,
-        blank_rows,
-        encoding: "xlsx",
-    })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1069,6 +1431,326 @@ mod tests {
         }
         // As `decode` counts: ü € 😀 valid; ff, fe, the cut e2 82, the final c3 invalid.
         assert_eq!((whole.multibyte, whole.invalid), (3, 4));
+    }
+
+    /// The JSON reader of before, kept as the oracle: the whole text parsed
+    /// into one value, then its records turned into rows.
+    fn whole_json_rows(bytes: Vec<u8>) -> Outcome {
+        let (text, encoding, lossy) = decode(bytes);
+        if lossy {
+            return Err("lossy".into());
+        }
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let records = match &value {
+            serde_json::Value::Array(a) => a,
+            serde_json::Value::Object(m) => JSON_WRAPPERS
+                .iter()
+                .find_map(|k| m.get(*k).and_then(|v| v.as_array()))
+                .ok_or("no records")?,
+            _ => return Err("not records".into()),
+        };
+        let mut headers: Vec<String> = Vec::new();
+        for r in records {
+            for k in r.as_object().ok_or("not an object")?.keys() {
+                if !headers.contains(k) {
+                    headers.push(k.clone());
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let mut fields = vec![String::new(); headers.len()];
+            for (k, v) in r.as_object().unwrap() {
+                fields[headers.iter().position(|h| h == k).unwrap()] = json_text(v);
+            }
+            rows.push(format!("{}:{:?}:{:?}", i + 1, fields, None::<(String, String)>));
+        }
+        Ok((headers, encoding, rows, 0))
+    }
+
+    /// JSON exports the streaming reader must read as the whole-value reader
+    /// did (rows, headers, encoding), or refuse as it did.
+    #[test]
+    fn streamed_json_reads_as_the_whole_value_does() {
+        let samples: Vec<(&str, Vec<u8>)> = vec![
+            ("array", br#"[{"number":"CHG1","state":"Closed"},{"state":"New","number":"CHG2","extra":7}]"#.to_vec()),
+            ("result", br#"{"result":[{"number":"INC1","cmdb_ci":{"display_value":"pay","link":"x"},"n":1.5,"b":true,"z":null,"l":["a",{"value":"b"}]}]}"#.to_vec()),
+            ("records after other keys", br#"{"meta":{"records":[1]},"count":2,"records":[{"a":"1"},{"b":"2"}]}"#.to_vec()),
+            ("preference", br#"{"data":[{"d":"1"}],"result":"no","records":[{"r":"1"}]}"#.to_vec()),
+            ("other place not objects", br#"{"records":[{"a":"1"}],"data":[1,2]}"#.to_vec()),
+            ("empty array", b"[]".to_vec()),
+            ("empty records", br#"{"records":[]}"#.to_vec()),
+            ("bom", b"\xEF\xBB\xBF[{\"a\":\"caf\xc3\xa9\"}]".to_vec()),
+            ("cp1252", b"[{\"a\":\"caf\xe9\"}]".to_vec()),
+            ("lossy", b"[{\"a\":\"Z\xc3\xbcrich M\xc3\xbcnchen \xff\"}]".to_vec()),
+            ("not an object", br#"[{"a":"1"},2]"#.to_vec()),
+            ("no records", br#"{"x":[{"a":"1"}]}"#.to_vec()),
+            ("scalar", b"42".to_vec()),
+            ("truncated", br#"[{"a":"1"},{"a":"#.to_vec()),
+            ("trailing", br#"[{"a":"1"}] x"#.to_vec()),
+            ("deep", format!("[{{\"a\":{}{}}}]", "[".repeat(200), "]".repeat(200)).into_bytes()),
+        ];
+        let dir = std::env::temp_dir().join(format!("relkpi-parse-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in samples {
+            let whole = whole_json_rows(bytes.clone());
+            let from_bytes = rows_of(open_table(Path::new("x.json"), bytes.clone(), FileFormat::Json));
+            match (&whole, &from_bytes) {
+                (Ok(_), _) => assert_eq!(from_bytes, whole, "{name}"),
+                (Err(_), Err(e)) => assert!(e.starts_with("x.json: "), "{name}: {e}"),
+                (Err(w), Ok(_)) => panic!("{name}: read, where the whole value was refused ({w})"),
+            }
+            for gz in [false, true] {
+                let path = dir.join(if gz { "x.json.gz" } else { "x.json" });
+                let data = if gz {
+                    use std::io::Write;
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    e.write_all(&bytes).unwrap();
+                    e.finish().unwrap()
+                } else {
+                    bytes.clone()
+                };
+                std::fs::write(&path, data).unwrap();
+                let export = scan(&path, &mut |_| {}).unwrap();
+                assert_eq!(export.format, FileFormat::Json, "{name}");
+                let streamed = rows_of(export.open()).map_err(|e| e.replace(&path.display().to_string(), "x.json"));
+                assert_eq!(streamed, from_bytes, "{name} (gzip: {gz})");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A reader dropped before its last row stops the parsing thread.
+    #[test]
+    fn a_json_reader_dropped_early_stops_its_parser() {
+        let mut text = String::from("[");
+        for i in 0..(ROWS_AHEAD * 4) {
+            text.push_str(&format!("{}{{\"n\":\"{i}\"}}", if i > 0 { "," } else { "" }));
+        }
+        text.push(']');
+        let mut t = open_table(Path::new("x.json"), text.into_bytes(), FileFormat::Json).unwrap();
+        assert_eq!(t.headers, ["n"]);
+        let first = t.next_rows(3).unwrap();
+        assert_eq!(first.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(&first[2].fields[0], "2");
+        drop(t);
+        // The parser, blocked on a full channel, sees the reader gone and ends
+        // (threads are listed by name; other tests' readers end as quickly).
+        let parsers = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter(|t| {
+                    let comm = std::fs::read_to_string(t.as_ref().unwrap().path().join("comm")).unwrap_or_default();
+                    comm.trim() == "relkpi-json"
+                })
+                .count()
+        };
+        let start = std::time::Instant::now();
+        while parsers() > 0 {
+            assert!(start.elapsed().as_secs() < 10, "the JSON parser thread still runs");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// The XLSX reader of before, kept as the oracle: every cell of the sheet
+    /// gathered, then the rows made.
+    fn whole_sheet(path: &Path, bytes: Vec<u8>) -> Result<RawTable> {
+        use calamine::{Data, Reader, Xlsx};
+        let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: not a readable XLSX workbook: {e}", path.display());
+        let mut wb: Xlsx<_> = calamine_call(path, || Xlsx::new(std::io::Cursor::new(bytes)))?.map_err(|e| bad(&e))?;
+        let sheet = wb
+            .sheet_names()
+            .first()
+            .cloned()
+            .with_context(|| format!("{}: the workbook has no sheets", path.display()))?;
+        let mut reader = calamine_call(path, || wb.worksheet_cells_reader(&sheet))?
+            .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?;
+        let text = |c: Data| -> String {
+            match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s,
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                Data::Float(f) => f.to_string(),
+                Data::Int(i) => i.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTime(d) => match crate::dates::from_excel_serial(&d.as_f64().to_string()) {
+                    Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    None => d.as_f64().to_string(),
+                },
+                Data::DateTimeIso(s) | Data::DurationIso(s) => s,
+                Data::Error(e) => format!("#{e:?}"),
+            }
+        };
+        // Row -> (column, text) of its non-empty cells, in sheet order.
+        let mut cells: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+        let mut kept: u64 = 0;
+        while let Some(cell) = calamine_call(path, || reader.next_cell())?
+            .map_err(|e| anyhow::anyhow!("{}: sheet {sheet:?}: {e}", path.display()))?
+        {
+            let (row, col) = cell.get_position();
+            if row >= XLSX_MAX_ROWS || col >= XLSX_MAX_COLS {
+                bail!(
+                    "{}: sheet {sheet:?}: a cell at row {}, column {} lies beyond Excel's limits \
+                     ({XLSX_MAX_ROWS} rows, {XLSX_MAX_COLS} columns): the sheet is malformed",
+                    path.display(),
+                    u64::from(row) + 1,
+                    u64::from(col) + 1
+                );
+            }
+            let v = text(Data::from(cell.get_value().clone()));
+            // A row of empty cells is a blank row; rows the sheet skips are not rows.
+            let row_cells = cells.entry(row).or_default();
+            if v.is_empty() {
+                continue;
+            }
+            kept += 1;
+            if kept > MAX_XLSX_FIELDS {
+                bail!(
+                    "{}: sheet {sheet:?} holds more than {MAX_XLSX_FIELDS} cells: export it as CSV",
+                    path.display()
+                );
+            }
+            row_cells.push((col, v));
+        }
+        drop(reader);
+        let mut rows_iter = cells.into_iter();
+        let width = |r: &[(u32, String)]| r.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        let spread = |r: Vec<(u32, String)>, n: usize| -> Vec<String> {
+            let mut fields = vec![String::new(); n];
+            for (c, v) in r {
+                fields[c as usize] = v;
+            }
+            fields
+        };
+        let Some((_, header_cells)) = rows_iter.find(|(_, r)| !r.is_empty()) else {
+            bail!("{}: sheet {sheet:?} is empty", path.display());
+        };
+        let n = width(&header_cells);
+        let headers: Vec<String> = spread(header_cells, n)
+            .into_iter()
+            .map(|h| h.trim().to_owned())
+            .collect();
+        let mut rows = Vec::new();
+        let mut blank_rows = 0;
+        let mut fields_total = headers.len() as u64;
+        for (row, r) in rows_iter {
+            // Excel leaves trailing empty cells out: a short row is not truncated.
+            let w = width(&r).max(headers.len());
+            fields_total += w as u64;
+            if fields_total > MAX_XLSX_FIELDS {
+                bail!(
+                    "{}: sheet {sheet:?} spans more than {MAX_XLSX_FIELDS} cells: export it as CSV",
+                    path.display()
+                );
+            }
+            let fields = spread(r, w);
+            if fields.iter().all(|f| f.trim().is_empty()) {
+                blank_rows += 1;
+                continue;
+            }
+            rows.push(RawRow {
+                problem: None,
+                line: u64::from(row) + 1,
+                fields: csv::StringRecord::from(fields),
+            });
+        }
+        Ok(RawTable {
+            format: FileFormat::Xlsx,
+            headers,
+            rows,
+            blank_rows,
+            encoding: "xlsx",
+        })
+    }
+
+    fn sheet_outcome(t: Result<RawTable>) -> Outcome {
+        let t = t.map_err(|e| e.to_string())?;
+        let rows = t
+            .rows
+            .iter()
+            .map(|r| format!("{}:{:?}:{:?}", r.line, r.fields.iter().collect::<Vec<_>>(), r.problem))
+            .collect();
+        Ok((t.headers, t.encoding, rows, t.blank_rows))
+    }
+
+    /// Sheets the streaming reader must read as the whole-sheet reader did.
+    #[test]
+    fn streamed_xlsx_reads_as_the_whole_sheet_does() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        type Fill = fn(&mut rust_xlsxwriter::Worksheet);
+        let samples: Vec<(&str, Fill)> = vec![
+            ("plain", |ws| {
+                for (c, h) in ["Number", " State ", "Opened"].iter().enumerate() {
+                    ws.write_string(0, c as u16, *h).unwrap();
+                }
+                ws.write_string(1, 0, "CHG1").unwrap();
+                ws.write_number(1, 1, 3.0).unwrap();
+                ws.write_number(1, 2, 2.5).unwrap();
+                ws.write_string(2, 0, "CHG2").unwrap();
+                ws.write_boolean(2, 1, true).unwrap();
+            }),
+            ("title rows, blank rows, short and long rows", |ws| {
+                ws.write_string(2, 0, "Number").unwrap();
+                ws.write_string(2, 1, "State").unwrap();
+                ws.write_string(3, 0, "CHG1").unwrap();
+                ws.write_string(5, 0, " ").unwrap();
+                ws.write_string(6, 1, "x").unwrap();
+                ws.write_string(7, 0, "CHG3").unwrap();
+                ws.write_string(7, 4, "beyond the headers").unwrap();
+                let blank = Format::new().set_bold();
+                ws.write_blank(8, 0, &blank).unwrap();
+                ws.write_string(9, 0, "CHG4").unwrap();
+            }),
+            ("dates", |ws| {
+                ws.write_string(0, 0, "Actual end").unwrap();
+                let f = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+                let d = ExcelDateTime::parse_from_str("2024-03-05 14:30:00").unwrap();
+                ws.write_datetime_with_format(1, 0, &d, &f).unwrap();
+            }),
+            ("empty", |_| {}),
+            ("only blanks", |ws| {
+                ws.write_blank(0, 0, &Format::new().set_bold()).unwrap();
+            }),
+        ];
+        for (name, fill) in samples {
+            let mut wb = Workbook::new();
+            fill(wb.add_worksheet());
+            let bytes = wb.save_to_buffer().unwrap();
+            let whole = sheet_outcome(whole_sheet(Path::new("x.xlsx"), bytes.clone()));
+            let streamed = rows_of(open_table(Path::new("x.xlsx"), bytes, FileFormat::Xlsx));
+            assert_eq!(streamed, whole, "{name}");
+        }
+    }
+
+    /// A sheet whose rows are stored out of order is refused, naming the rows.
+    #[test]
+    fn xlsx_rows_out_of_order_are_refused() {
+        use std::io::{Read, Write};
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Number").unwrap();
+        ws.write_string(1, 0, "CHG1").unwrap();
+        ws.write_string(2, 0, "CHG2").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        // Swap rows 2 and 3 in the sheet's XML.
+        let mut zip_in = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut zip_out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..zip_in.len() {
+            let mut f = zip_in.by_index(i).unwrap();
+            let name = f.name().unwrap().into_owned();
+            let mut data = String::new();
+            f.read_to_string(&mut data).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                let (a, b) = (data.find("<row r=\"2\"").unwrap(), data.find("<row r=\"3\"").unwrap());
+                let end = data.find("</sheetData>").unwrap();
+                data = format!("{}{}{}{}", &data[..a], &data[b..end], &data[a..b], &data[end..]);
+            }
+            zip_out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip_out.write_all(data.as_bytes()).unwrap();
+        }
+        let bytes = zip_out.finish().unwrap().into_inner();
+        let e = read_table(Path::new("x.xlsx"), bytes, FileFormat::Xlsx).unwrap_err();
+        assert!(e.to_string().contains("row 2 is stored after row 3"), "{e}");
     }
 
     #[test]
