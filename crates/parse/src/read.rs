@@ -892,11 +892,7 @@ impl<'de> serde::de::Visitor<'de> for WrappedRecords<'_, '_> {
 /// Walk the JSON text `text` once (see `JsonWalk`); the whole text must be
 /// one JSON value. serde_json's recursion limit (128) turns absurdly nested
 /// input into an error.
-fn walk_json(
-    path: &Path,
-    text: Box<dyn Read + Send>,
-    walk: &mut JsonWalk,
-) -> Result<JsonTop> {
+fn walk_json(path: &Path, text: Box<dyn Read + Send>, walk: &mut JsonWalk) -> Result<JsonTop> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, text));
     let top = serde::Deserializer::deserialize_any(&mut de, &mut *walk).and_then(|top| de.end().map(|()| top));
     top.map_err(|e| {
@@ -1027,7 +1023,9 @@ fn open_json(
                 let mut fields = vec![String::new(); width];
                 for (k, v) in &m {
                     // Every key was seen by the first pass (the same text).
-                    let i = *index.get(k).ok_or_else(|| format!("record {n}: the file changed while read"))?;
+                    let i = *index
+                        .get(k)
+                        .ok_or_else(|| format!("record {n}: the file changed while read"))?;
                     fields[i] = json_text(v);
                 }
                 let row = RawRow {
@@ -1745,7 +1743,9 @@ mod tests {
                 let end = data.find("</sheetData>").unwrap();
                 data = format!("{}{}{}{}", &data[..a], &data[b..end], &data[a..b], &data[end..]);
             }
-            zip_out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip_out
+                .start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
             zip_out.write_all(data.as_bytes()).unwrap();
         }
         let bytes = zip_out.finish().unwrap().into_inner();
