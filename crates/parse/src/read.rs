@@ -148,19 +148,7 @@ impl Export {
             }
             FileFormat::Json => {
                 let path = self.path.clone();
-                let bom = self.facts.bom;
-                open_json(
-                    &self.path,
-                    move || {
-                        let mut stream = open_stream(&path)?;
-                        if bom {
-                            let mut b = [0u8; 3];
-                            stream.read_exact(&mut b)?;
-                        }
-                        Ok(Box::new(stream))
-                    },
-                    &self.facts,
-                )
+                open_json(&self.path, move || Ok(Box::new(open_stream(&path)?)), &self.facts)
             }
             FileFormat::Xlsx => open_table(&self.path, read_bytes(&self.path)?, FileFormat::Xlsx),
         }
@@ -447,9 +435,9 @@ pub fn read_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<Raw
     })
 }
 
-/// A table read a row at a time: a CSV or JSON file's rows are parsed as they
-/// are taken, so a large file's rows are never all in memory at once (XLSX
-/// sheets are parsed whole, then handed out the same way).
+/// A table read a row at a time: a CSV file's rows are parsed as they are
+/// taken, a JSON file's or an XLSX sheet's on a thread a few rows ahead, so a
+/// large file's rows are never all in memory at once.
 pub struct TableReader {
     pub format: FileFormat,
     pub headers: Vec<String>,
@@ -544,16 +532,7 @@ pub fn open_table(path: &Path, bytes: Vec<u8>, format: FileFormat) -> Result<Tab
         FileFormat::Json => {
             let facts = CsvFacts::of(&bytes);
             let bytes: std::sync::Arc<[u8]> = bytes.into();
-            let skip = if facts.bom { 3 } else { 0 };
-            open_json(
-                path,
-                move || {
-                    let mut text = std::io::Cursor::new(bytes.clone());
-                    text.set_position(skip);
-                    Ok(Box::new(text))
-                },
-                &facts,
-            )
+            open_json(path, move || Ok(Box::new(std::io::Cursor::new(bytes.clone()))), &facts)
         }
         FileFormat::Xlsx => open_xlsx(path, bytes),
     }
@@ -912,7 +891,7 @@ fn walk_json(path: &Path, text: Box<dyn Read + Send>, walk: &mut JsonWalk) -> Re
     })
 }
 
-/// A JSON export's rows, read from `open()`'s text (its bytes after the BOM)
+/// A JSON export's rows, read from `open()`'s text (its bytes; a BOM skipped)
 /// in two passes: the first checks the whole text and learns the headers (the
 /// records' keys, in the order they first appear); the second, on its own
 /// thread, hands out the records as they are parsed. Memory holds a few
@@ -929,8 +908,13 @@ fn open_json(
             path.display()
         );
     }
+    let bom = facts.bom;
     let text = move || -> Result<Box<dyn Read + Send>> {
-        let inner = open()?;
+        let mut inner = open()?;
+        if bom {
+            let mut b = [0u8; 3];
+            inner.read_exact(&mut b)?;
+        }
         Ok(if cp1252 {
             Box::new(Cp1252 {
                 inner,
