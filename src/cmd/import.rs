@@ -37,7 +37,7 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
         return dry_run(&a, &opts);
     }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
-    import::limit_memory(&wh.conn)?;
+    import::limit_memory(&wh.conn, import::MemoryPhase::Files)?;
     let show = a.format == Format::Table && !g.quiet;
     let (summaries, failed) = import::import_files(&wh.conn, &a.files, &opts, show)?;
     let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);
@@ -100,7 +100,9 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
 /// attribute for themselves while the derived tables are not current.
 pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
-    let res = crate::config::Config::load(config, db).and_then(|cfg| derived::derive(&wh.conn, &cfg));
+    let res = import::limit_memory(&wh.conn, import::MemoryPhase::Derived)
+        .and_then(|()| crate::config::Config::load(config, db))
+        .and_then(|cfg| derived::derive(&wh.conn, &cfg));
     match res {
         Ok(how) => {
             let how = match how {

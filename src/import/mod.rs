@@ -506,15 +506,32 @@ fn prepare_kind(
 /// with the records spilled to it (`spill`), DuckDB holds them and the merge
 /// within this and writes the rest to its temporary directory beside the
 /// warehouse, so the import's memory does not grow with the files.
-/// `RELKPI_IMPORT_MEMORY` sets it (a DuckDB size such as `2GB`).
-pub fn limit_memory(conn: &Connection) -> Result<()> {
-    let limit = std::env::var("RELKPI_IMPORT_MEMORY").unwrap_or_else(|_| IMPORT_MEMORY.to_owned());
+/// `RELKPI_IMPORT_MEMORY` sets it for both phases (a DuckDB size such as `2GB`).
+pub fn limit_memory(conn: &Connection, phase: MemoryPhase) -> Result<()> {
+    let default = match phase {
+        MemoryPhase::Files => FILES_MEMORY,
+        MemoryPhase::Derived => DERIVED_MEMORY,
+    };
+    let limit = std::env::var("RELKPI_IMPORT_MEMORY").unwrap_or_else(|_| default.to_owned());
     conn.execute_batch(&format!("set memory_limit = '{}'", limit.replace('\'', "")))
         .with_context(|| format!("RELKPI_IMPORT_MEMORY={limit}: not a DuckDB memory size"))
 }
 
-/// The default of `limit_memory`.
-const IMPORT_MEMORY: &str = "512MB";
+/// The two phases of an import, as far as DuckDB's memory goes.
+#[derive(Debug, Clone, Copy)]
+pub enum MemoryPhase {
+    /// Reading, mapping, spilling and merging the files: the process holds
+    /// mapped chunks beside DuckDB, so DuckDB gets less.
+    Files,
+    /// Deriving the attribution tables: DuckDB alone works.
+    Derived,
+}
+
+/// `limit_memory`'s defaults. At 10M changes (release build, docs/benchmarks.md),
+/// 512 MB while mapping peaked at 927 MB, 384 MB at about 800 MB for the same
+/// time; the derived tables took 10 s at 512 MB and 16 s at 384 MB.
+const FILES_MEMORY: &str = "384MB";
+const DERIVED_MEMORY: &str = "512MB";
 
 /// Import files one by one; returns the summaries and how many files failed.
 /// `show`: print each file's summary as it is loaded.
