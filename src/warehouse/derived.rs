@@ -1,6 +1,8 @@
 //! The warehouse's derived tables (attribution links and facts) and the temp
 //! macros KPI queries read them through.
 
+use std::collections::HashMap;
+
 use anyhow::{Context, Result};
 use duckdb::Connection;
 
@@ -46,8 +48,9 @@ fn data_version(conn: &Connection) -> Result<String> {
 /// Build the attribution tables with prefix `t` and point the temp macros at
 /// them: table i of queries/session/attribution_build.sql (created with its
 /// rows), then macro i of attribution_macros.sql reading it, so each later
-/// table is filled through the macros of the earlier ones.
-fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<()> {
+/// table is filled through the macros of the earlier ones. Returns the rows
+/// each table's statement reported writing, by the table's name less `t`.
+fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<Written> {
     let tables = queries::statements(&session_sql("attribution_build.sql", db, t, cfg)?);
     let macros = queries::statements(&session_sql("attribution_macros.sql", db, t, cfg)?);
     anyhow::ensure!(
@@ -56,13 +59,50 @@ fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Resu
         tables.len(),
         macros.len()
     );
+    let mut written = Written::default();
     for (table, mac) in tables.iter().zip(&macros) {
-        conn.execute_batch(table)
+        let started = std::time::Instant::now();
+        let rows = conn
+            .execute(table, [])
             .context("queries/session/attribution_build.sql")?;
         conn.execute_batch(mac)
             .context("queries/session/attribution_macros.sql")?;
+        let name = table
+            .split_once(t)
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_owned();
+        // The profile of a rebuild (-vv): each table's rows and time.
+        crate::ui::verbose(
+            2,
+            format!("derived: {name}, {rows} rows, {:.2} s", started.elapsed().as_secs_f64()),
+        );
+        written.0.insert(name, rows);
     }
-    Ok(())
+    Ok(written)
+}
+
+/// The rows each attribution table's statement reported writing, by name
+/// (`incident_change_attribution`, ...).
+#[derive(Debug, Default)]
+struct Written(HashMap<String, usize>);
+
+impl Written {
+    fn get(&self, table: &str) -> Result<usize> {
+        self.0
+            .get(table)
+            .copied()
+            .with_context(|| format!("attribution_build.sql builds no table {table}"))
+    }
+}
+
+/// What `check_attribution` checks the derived tables against.
+enum Checked {
+    /// Just rebuilt: every row, and the link tables against the rows their
+    /// statements wrote.
+    Rebuilt(Written),
+    /// Refreshed: the rows the refresh rewrote (named by its temp tables).
+    Refreshed,
 }
 
 /// A broken invariant of the derived tables (queries/session/derived_checks.sql).
@@ -74,20 +114,27 @@ struct BrokenInvariant {
 }
 
 /// Check the attribution tables with prefix `t` against the base tables and,
-/// when `macros` (after a rebuild), the warehouse's macros (every incident
-/// attributed again: skipped after a refresh, which is tested against a
-/// rebuild instead, and whose joined invariants cover the rows it rewrote,
-/// named by its temp tables); an error names every invariant that does not hold.
-fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, macros: bool) -> Result<()> {
+/// after a rebuild, the rows the link tables' statements wrote (a fill that
+/// lost rows); an error names every invariant that does not hold.
+fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, against: &Checked) -> Result<()> {
+    let rebuilt = matches!(against, Checked::Rebuilt(_));
     let scope = |alias: &str, key: &str, table: &str| {
-        if macros {
+        if rebuilt {
             "true".to_owned()
         } else {
             format!("({alias}.source, {alias}.{key}) in (select source, {key} from temp.main.{table})")
         }
     };
+    let written = |table: &str| -> Result<String> {
+        Ok(match against {
+            Checked::Rebuilt(w) => w.get(table)?.to_string(),
+            Checked::Refreshed => "null".to_owned(),
+        })
+    };
     let sql = session_sql("derived_checks.sql", db, t, cfg)?
-        .replace("{macros}", if macros { "true" } else { "false" })
+        .replace("{rebuilt}", if rebuilt { "true" } else { "false" })
+        .replace("{change_links_written}", &written("incident_change_attribution")?)
+        .replace("{release_links_written}", &written("incident_release_attribution")?)
         .replace("{c_scope}", &scope("c", "change_id", "refresh_fact_changes"))
         .replace("{cf_scope}", &scope("f", "change_id", "refresh_fact_changes"))
         .replace("{rl_scope}", &scope("l", "release_id", "refresh_fact_releases"))
@@ -95,6 +142,7 @@ fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, macros:
         .replace("{ci_scope}", &scope("a", "incident_id", "refresh_change_incidents"))
         .replace("{ri_scope}", &scope("a", "incident_id", "refresh_release_incidents"));
     let mut stmt = conn.prepare(&sql).context("queries/session/derived_checks.sql")?;
+    let started = std::time::Instant::now();
     let broken = stmt
         .query_map([], |r| {
             Ok(BrokenInvariant {
@@ -105,6 +153,10 @@ fn check_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config, macros:
         })?
         .collect::<duckdb::Result<Vec<_>>>()
         .context("queries/session/derived_checks.sql")?;
+    crate::ui::verbose(
+        2,
+        format!("derived: invariants checked {:.2} s", started.elapsed().as_secs_f64()),
+    );
     if broken.is_empty() {
         return Ok(());
     }
@@ -152,8 +204,8 @@ pub fn rebuild(conn: &Connection, cfg: &Config) -> Result<()> {
     let db = quoted_db(conn)?;
     let t = format!("{db}.main.{DERIVED_PREFIX}");
     crate::warehouse::in_transaction(conn, "committing the derived tables", || {
-        build_attribution(conn, &db, &t, cfg)?;
-        check_attribution(conn, &db, &t, cfg, true)?;
+        let written = build_attribution(conn, &db, &t, cfg)?;
+        check_attribution(conn, &db, &t, cfg, &Checked::Rebuilt(written))?;
         record_built(conn, cfg)
     })
 }
@@ -218,7 +270,7 @@ fn refresh(conn: &Connection, cfg: &Config, since: i64) -> Result<()> {
             conn.execute_batch(stmt)
                 .with_context(|| format!("queries/session/attribution_refresh.sql, statement {}", i + 1))?;
         }
-        check_attribution(conn, &db, &t, cfg, false)?;
+        check_attribution(conn, &db, &t, cfg, &Checked::Refreshed)?;
         record_built(conn, cfg)
     });
     drop_refresh_tables(conn).context("dropping the refresh's temp tables")?;
@@ -325,21 +377,23 @@ mod derived_tests {
         assert_eq!(caused, 2, "I1 -> C1, I2 -> C2 by CI window; I3 on another CI");
         let db = quoted_db(conn).unwrap();
         let t = format!("{db}.main.{DERIVED_PREFIX}");
-        check_attribution(conn, &db, &t, &cfg, true).unwrap();
+        // Built again: the rows each CREATE TABLE AS reported writing.
+        let written = build_attribution(conn, &db, &t, &cfg).unwrap();
+        assert_eq!(written.get("incident_change_attribution").unwrap(), 2);
+        assert_eq!(written.get("change_facts").unwrap(), 2);
+        let rebuilt = Checked::Rebuilt(written);
+        check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap();
         conn.execute_batch("update derived_change_facts set incidents_caused = 0")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, true).unwrap_err().to_string();
+        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap_err().to_string();
         assert!(
             err.contains("incidents caused, summed over the change facts, equal the links: expected 2, found 0"),
             "{err}"
         );
         conn.execute_batch("delete from derived_incident_change_attribution")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, true).unwrap_err().to_string();
-        assert!(
-            err.contains("incident-change links as the macro gives them: expected 2, found 0"),
-            "{err}"
-        );
+        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap_err().to_string();
+        assert!(err.contains("incident-change links as written: expected 2, found 0"), "{err}");
     }
 
     /// A small random warehouse: changes, their CIs, releases and incidents
