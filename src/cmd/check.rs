@@ -21,7 +21,10 @@ struct CheckReport {
 
 pub fn run(g: &GlobalArgs, a: CheckArgs) -> Result<u8> {
     let s = Session::open(&g.db, g.config.as_deref(), Mode::ReadOnly)?;
-    let found = checks::findings(s.conn())?;
+    // With the KPI session set up, the checks read the derived tables (the
+    // attribution) instead of attributing every incident again, and run on
+    // several connections (at 10M changes: 24.9 s and 5.6 GB before).
+    let found = checks::findings_par(s.conn(), &s.config, s.prepared()?)?;
     // Policy evaluability does not depend on the period.
     let statuses = kpi::policies::evaluate(s.conn(), &s.config)?;
     let report = CheckReport {

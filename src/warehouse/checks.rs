@@ -16,16 +16,8 @@ pub struct Finding {
     pub examples: String,
 }
 
-pub fn findings(conn: &duckdb::Connection) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
-    for f in queries::sql_files("checks") {
-        out.extend(run_check(conn, &f)?);
-    }
-    Ok(out)
-}
-
-/// The same findings, the checks shared among connections (`kpi::par_map`):
-/// for a process that has set up the KPI session (the report).
+/// The findings of every check, the checks shared among connections
+/// (`kpi::par_map`), for a process that has set up the KPI session.
 pub fn findings_par(conn: &duckdb::Connection, cfg: &Config, prep: &kpi::Prepared) -> Result<Vec<Finding>> {
     let files = queries::sql_files("checks");
     let found = kpi::par_map(conn, cfg, prep, &files, |conn, _, f| run_check(conn, f))?;
@@ -33,6 +25,16 @@ pub fn findings_par(conn: &duckdb::Connection, cfg: &Config, prep: &kpi::Prepare
 }
 
 fn run_check(conn: &duckdb::Connection, f: &queries::SqlFile) -> Result<Vec<Finding>> {
+    let started = std::time::Instant::now();
+    let found = findings_of(conn, f)?;
+    crate::ui::verbose(
+        2,
+        format!("check: {} {:.2} s", f.origin, started.elapsed().as_secs_f64()),
+    );
+    Ok(found)
+}
+
+fn findings_of(conn: &duckdb::Connection, f: &queries::SqlFile) -> Result<Vec<Finding>> {
     let mut stmt = conn.prepare(&f.sql).with_context(|| f.origin.clone())?;
     let rows = stmt
         .query_map([], |r| {
