@@ -42,6 +42,11 @@ pub struct Prepared {
     /// The attribution reads the warehouse's derived tables (so another
     /// connection can share it for the cost of its temp macros).
     derived: bool,
+    /// Further connections to the warehouse, each prepared like this one,
+    /// kept between `par_map` calls: preparing one runs the policies again
+    /// (0.5-0.6 s at 10M changes), and a report shares work among them
+    /// four times.
+    workers: std::sync::Mutex<Vec<(Connection, Prepared)>>,
 }
 
 impl Prepared {
@@ -69,5 +74,6 @@ pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
         policies: statuses,
         evaluated,
         derived,
+        workers: std::sync::Mutex::new(Vec::new()),
     })
 }
