@@ -853,3 +853,36 @@ fn a_change_whose_ci_alone_moved_is_stamped() {
         "CHG001:pay-db,CHG002:crm-app"
     );
 }
+
+/// Derived tables that do not fit in DuckDB's share of an import's memory (at
+/// 30M changes the CI-window attribution did not fit in 512 MB) are built
+/// again within DuckDB's own limit: the import succeeds, says why it tried
+/// twice, and leaves tables the KPI runs read.
+#[test]
+fn derived_tables_past_their_memory_are_built_again() {
+    let w = Workdir::new();
+    w.run(&["generate", "--changes", "3000", "--out", "g"]).ok();
+    let out = w
+        .cmd()
+        .env("RELKPI_DERIVED_MEMORY", "1MB")
+        .args([
+            "-v",
+            "import",
+            "g/change_request.csv",
+            "g/incident.csv",
+            "g/rm_release.csv",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Out of Memory Error"), "{err}");
+    assert!(err.contains("trying again with 1GB of memory for DuckDB"), "{err}");
+    assert!(err.contains("derived tables rebuilt"), "{err}");
+    assert_eq!(
+        w.scalar("select count(*) from derived_change_facts"),
+        w.scalar("select count(*) from changes")
+    );
+    let r = w.run(&["-vv", "kpi", "--period", "2025-06"]).ok();
+    assert!(r.stderr.contains("attribution (derived tables)"), "{}", r.stderr);
+}

@@ -100,9 +100,28 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
 /// attribute for themselves while the derived tables are not current.
 pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
-    let res = import::limit_memory(&wh.conn, import::MemoryPhase::Derived)
-        .and_then(|()| crate::config::Config::load(config, db))
-        .and_then(|cfg| derived::derive(&wh.conn, &cfg));
+    let attempt = |phase| -> anyhow::Result<derived::Derivation> {
+        import::limit_memory(&wh.conn, phase)?;
+        let cfg = crate::config::Config::load(config, db)?;
+        derived::derive(&wh.conn, &cfg)
+    };
+    // Past what DuckDB's share holds (the CI-window attribution's as-of join
+    // at 30M changes), the rebuild, rolled back, runs again with more memory
+    // rather than leave the derived tables stale.
+    let attempts = import::MemoryPhase::derived_attempts();
+    let mut res = attempt(attempts[0]);
+    for phase in &attempts[1..] {
+        match &res {
+            Err(e) if import::is_out_of_memory(e) => {
+                crate::ui::verbose(
+                    1,
+                    format!("derived tables: {e:#}\n  trying again with {}", phase.describe()),
+                );
+                res = attempt(*phase);
+            }
+            _ => break,
+        }
+    }
     match res {
         Ok(how) => {
             let how = match how {

@@ -262,9 +262,20 @@ struct Staged {
     records: Stage,
     /// Changes that are also releases, staged as release rows.
     releases: Option<Stage>,
-    /// A first import of changes (`Stage::direct`): their CI rows, inserted
-    /// straight into `change_cis` in the transaction instead of staged.
-    direct_cis: Option<Vec<Record>>,
+    /// A first import of changes (`Stage::direct`) that `change_cis` holds
+    /// nothing of: their CI rows go straight into `change_cis` in the
+    /// transaction.
+    direct_cis: Option<DirectCis>,
+}
+
+/// Where a first import's CI rows come from (`Staged::direct_cis`).
+enum DirectCis {
+    /// Held in memory.
+    Records(Vec<Record>),
+    /// Spilled (temp table `stage_cis`). Distinct already: a spilled file's
+    /// keys are distinct (else it is folded in memory), and each change's
+    /// list holds a CI once.
+    Spilled,
 }
 
 /// Load a prepared file: stage it, then merge it in one transaction. On error
@@ -295,11 +306,14 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                     "drop table if exists temp.stage_cis; alter table temp.{} rename to stage_cis",
                     s.cis_table()
                 ))?;
+                if first && !holds_any(conn, "change_cis", s.sources.iter().map(String::as_str))? {
+                    direct_cis = Some(DirectCis::Spilled);
+                }
             } else {
                 let cis = ci_rows(&names, &records)?;
                 // CI rows left in change_cis by hand are replaced through the stage.
                 if first && !holds_source(conn, "change_cis", &cis, 0)? {
-                    direct_cis = Some(cis);
+                    direct_cis = Some(DirectCis::Records(cis));
                 } else {
                     stage_cis(conn, cis)?;
                 }
@@ -385,17 +399,27 @@ fn load_in_tx(
     s.unchanged += counts.unchanged;
     s.stale = counts.stale;
 
-    if let Some(rows) = staged.direct_cis.take() {
+    if let Some(direct) = staged.direct_cis.take() {
         // A first import that `change_cis` holds nothing of: every CI row is
-        // new, and distinct (one list per change, each CI once in it).
+        // new, and distinct (one list per change, each CI once in it). Taken
+        // as they are: at 30M changes the distinct and the delete of the
+        // staged path did not fit in the import's memory.
         let list = CI_COLUMNS.join(", ");
-        super::feed::insert_select(
-            conn,
-            &format!("main.change_cis ({list})"),
-            &list,
-            &text_columns(&CI_COLUMNS),
-            rows,
-        )
+        match direct {
+            DirectCis::Records(rows) => super::feed::insert_select(
+                conn,
+                &format!("main.change_cis ({list})"),
+                &list,
+                &text_columns(&CI_COLUMNS),
+                rows,
+            ),
+            DirectCis::Spilled => conn
+                .execute_batch(&format!(
+                    "insert into main.change_cis ({list}) select {list} from temp.stage_cis;
+                     drop table temp.stage_cis;"
+                ))
+                .map_err(Into::into),
+        }
         .with_context(|| format!("{}: loading change_cis", s.file))?;
     } else if staged.records.table == "changes" {
         // Their CI lists were staged (temp table `stage_cis`). Replace the CI

@@ -506,13 +506,27 @@ fn prepare_kind(
 /// with the records spilled to it (`spill`), DuckDB holds them and the merge
 /// within this and writes the rest to its temporary directory beside the
 /// warehouse, so the import's memory does not grow with the files.
-/// `RELKPI_IMPORT_MEMORY` sets it for both phases (a DuckDB size such as `2GB`).
+/// `RELKPI_IMPORT_MEMORY` sets it for both phases (a DuckDB size such as `2GB`),
+/// `RELKPI_DERIVED_MEMORY` for the derived tables' first attempt only.
 pub fn limit_memory(conn: &Connection, phase: MemoryPhase) -> Result<()> {
     let default = match phase {
         MemoryPhase::Files => FILES_MEMORY,
         MemoryPhase::Derived => DERIVED_MEMORY,
+        MemoryPhase::DerivedAgain => DERIVED_AGAIN_MEMORY,
+        MemoryPhase::DerivedUnbounded => {
+            return conn
+                .execute_batch("reset memory_limit")
+                .context("resetting DuckDB's memory limit");
+        }
     };
-    let limit = std::env::var("RELKPI_IMPORT_MEMORY").unwrap_or_else(|_| default.to_owned());
+    let own = match phase {
+        MemoryPhase::Derived => std::env::var("RELKPI_DERIVED_MEMORY").ok(),
+        MemoryPhase::Files | MemoryPhase::DerivedAgain | MemoryPhase::DerivedUnbounded => None,
+    };
+    let limit = std::env::var("RELKPI_IMPORT_MEMORY")
+        .ok()
+        .or(own)
+        .unwrap_or_else(|| default.to_owned());
     conn.execute_batch(&format!("set memory_limit = '{}'", limit.replace('\'', "")))
         .with_context(|| format!("RELKPI_IMPORT_MEMORY={limit}: not a DuckDB memory size"))
 }
@@ -525,6 +539,42 @@ pub enum MemoryPhase {
     Files,
     /// Deriving the attribution tables: DuckDB alone works.
     Derived,
+    /// Deriving them again after they did not fit in `Derived`'s share (at
+    /// 30M changes: 1 GB was enough, peak 1.31 GB).
+    DerivedAgain,
+    /// The last attempt: DuckDB's own limit (80% of the machine's memory).
+    DerivedUnbounded,
+}
+
+impl MemoryPhase {
+    /// How much DuckDB gets, in words (for a retry's message).
+    pub fn describe(self) -> String {
+        match self {
+            MemoryPhase::Files => format!("{FILES_MEMORY} of memory for DuckDB"),
+            MemoryPhase::Derived => format!("{DERIVED_MEMORY} of memory for DuckDB"),
+            MemoryPhase::DerivedAgain => format!("{DERIVED_AGAIN_MEMORY} of memory for DuckDB"),
+            MemoryPhase::DerivedUnbounded => "DuckDB's default memory limit".to_owned(),
+        }
+    }
+
+    /// The attempts at the derived tables, in order (`RELKPI_IMPORT_MEMORY`
+    /// set: that one only).
+    pub fn derived_attempts() -> &'static [MemoryPhase] {
+        if std::env::var_os("RELKPI_IMPORT_MEMORY").is_some() {
+            &[MemoryPhase::Derived]
+        } else {
+            &[
+                MemoryPhase::Derived,
+                MemoryPhase::DerivedAgain,
+                MemoryPhase::DerivedUnbounded,
+            ]
+        }
+    }
+}
+
+/// Whether DuckDB refused an operation for want of memory within its limit.
+pub fn is_out_of_memory(e: &anyhow::Error) -> bool {
+    format!("{e:#}").contains("Out of Memory Error")
 }
 
 /// `limit_memory`'s defaults. At 10M changes (release build, docs/benchmarks.md),
@@ -532,6 +582,7 @@ pub enum MemoryPhase {
 /// time; the derived tables took 10 s at 512 MB and 16 s at 384 MB.
 const FILES_MEMORY: &str = "384MB";
 const DERIVED_MEMORY: &str = "512MB";
+const DERIVED_AGAIN_MEMORY: &str = "1GB";
 
 /// Import files one by one; returns the summaries and how many files failed.
 /// `show`: print each file's summary as it is loaded.

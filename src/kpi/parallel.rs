@@ -56,7 +56,10 @@ where
     };
     let mut fresh = Vec::new();
     while kept.len() + fresh.len() < workers - 1 {
-        fresh.push(conn.try_clone().context("opening another connection to the warehouse")?);
+        fresh.push(
+            conn.try_clone()
+                .context("opening another connection to the warehouse")?,
+        );
     }
     let next = AtomicUsize::new(0);
     let next = &next;

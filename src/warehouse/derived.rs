@@ -385,15 +385,22 @@ mod derived_tests {
         check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap();
         conn.execute_batch("update derived_change_facts set incidents_caused = 0")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap_err().to_string();
+        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("incidents caused, summed over the change facts, equal the links: expected 2, found 0"),
             "{err}"
         );
         conn.execute_batch("delete from derived_incident_change_attribution")
             .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap_err().to_string();
-        assert!(err.contains("incident-change links as written: expected 2, found 0"), "{err}");
+        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("incident-change links as written: expected 2, found 0"),
+            "{err}"
+        );
     }
 
     /// A small random warehouse: changes, their CIs, releases and incidents
