@@ -10,6 +10,9 @@ use super::{Prepared, prepare};
 use crate::config::Config;
 use crate::period::Period;
 
+/// A worker connection, handed back, and its jobs' results by job index.
+type WorkerDone<T> = ((Connection, Prepared), Vec<(usize, T)>);
+
 /// Connections `par_map` uses at most.
 const MAX_WORKERS: usize = 4;
 
@@ -79,13 +82,13 @@ where
     let returned = std::thread::scope(|s| -> Result<Vec<(Connection, Prepared)>> {
         let mut handles = Vec::new();
         for (clone, cprep) in kept.drain(..) {
-            handles.push(s.spawn(move || -> Result<((Connection, Prepared), Vec<(usize, T)>)> {
+            handles.push(s.spawn(move || -> Result<WorkerDone<T>> {
                 let done = work(&clone, &cprep)?;
                 Ok(((clone, cprep), done))
             }));
         }
         for clone in fresh {
-            handles.push(s.spawn(move || -> Result<((Connection, Prepared), Vec<(usize, T)>)> {
+            handles.push(s.spawn(move || -> Result<WorkerDone<T>> {
                 let cprep = prepare(&clone, cfg)?;
                 let done = work(&clone, &cprep)?;
                 Ok(((clone, cprep), done))
