@@ -528,10 +528,13 @@ pub fn limit_memory(conn: &Connection, phase: MemoryPhase) -> Result<()> {
         .or(own)
         .unwrap_or_else(|| default.to_owned());
     conn.execute_batch(&format!("set memory_limit = '{}'", limit.replace('\'', "")))
-        .with_context(|| format!("RELKPI_IMPORT_MEMORY={limit}: not a DuckDB memory size"))
+        .with_context(|| {
+            format!("memory limit {limit:?} (RELKPI_IMPORT_MEMORY or RELKPI_DERIVED_MEMORY): not a DuckDB memory size")
+        })
 }
 
-/// The two phases of an import, as far as DuckDB's memory goes.
+/// The phases of an import, as far as DuckDB's memory goes: the files, then
+/// the derived tables (up to three attempts, `derived_attempts`).
 #[derive(Debug, Clone, Copy)]
 pub enum MemoryPhase {
     /// Reading, mapping, spilling and merging the files: the process holds
