@@ -100,10 +100,11 @@ pub fn dry_run(a: &ImportArgs, opts: &ImportOptions) -> Result<u8> {
 /// attribute for themselves while the derived tables are not current.
 pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::Path) -> bool {
     let started = std::time::Instant::now();
+    let cfg = crate::config::Config::load(config, db);
     let attempt = |phase| -> anyhow::Result<derived::Derivation> {
+        let cfg = cfg.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
         import::limit_memory(&wh.conn, phase)?;
-        let cfg = crate::config::Config::load(config, db)?;
-        derived::derive(&wh.conn, &cfg)
+        derived::derive(&wh.conn, cfg)
     };
     // Past what DuckDB's share holds (the CI-window attribution's as-of join
     // at 30M changes), the rebuild, rolled back, runs again with more memory

@@ -509,15 +509,10 @@ fn prepare_kind(
 /// `RELKPI_IMPORT_MEMORY` sets it for both phases (a DuckDB size such as `2GB`),
 /// `RELKPI_DERIVED_MEMORY` for the derived tables' first attempt only.
 pub fn limit_memory(conn: &Connection, phase: MemoryPhase) -> Result<()> {
-    let default = match phase {
-        MemoryPhase::Files => FILES_MEMORY,
-        MemoryPhase::Derived => DERIVED_MEMORY,
-        MemoryPhase::DerivedAgain => DERIVED_AGAIN_MEMORY,
-        MemoryPhase::DerivedUnbounded => {
-            return conn
-                .execute_batch("reset memory_limit")
-                .context("resetting DuckDB's memory limit");
-        }
+    let Some(default) = phase.default_limit() else {
+        return conn
+            .execute_batch("reset memory_limit")
+            .context("resetting DuckDB's memory limit");
     };
     let own = match phase {
         MemoryPhase::Derived => std::env::var("RELKPI_DERIVED_MEMORY").ok(),
@@ -550,13 +545,22 @@ pub enum MemoryPhase {
 }
 
 impl MemoryPhase {
+    /// DuckDB's memory limit in this phase unless the environment sets one;
+    /// `None`: DuckDB's own default.
+    fn default_limit(self) -> Option<&'static str> {
+        match self {
+            MemoryPhase::Files => Some(FILES_MEMORY),
+            MemoryPhase::Derived => Some(DERIVED_MEMORY),
+            MemoryPhase::DerivedAgain => Some(DERIVED_AGAIN_MEMORY),
+            MemoryPhase::DerivedUnbounded => None,
+        }
+    }
+
     /// How much DuckDB gets, in words (for a retry's message).
     pub fn describe(self) -> String {
-        match self {
-            MemoryPhase::Files => format!("{FILES_MEMORY} of memory for DuckDB"),
-            MemoryPhase::Derived => format!("{DERIVED_MEMORY} of memory for DuckDB"),
-            MemoryPhase::DerivedAgain => format!("{DERIVED_AGAIN_MEMORY} of memory for DuckDB"),
-            MemoryPhase::DerivedUnbounded => "DuckDB's default memory limit".to_owned(),
+        match self.default_limit() {
+            Some(limit) => format!("{limit} of memory for DuckDB"),
+            None => "DuckDB's default memory limit".to_owned(),
         }
     }
 

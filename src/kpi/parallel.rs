@@ -48,21 +48,21 @@ where
     if workers < 2 || !prep.derived {
         return jobs.iter().map(|j| f(conn, prep, j)).collect();
     }
-    // Connections prepared by an earlier call, then new ones for the rest.
-    let mut kept: Vec<(Connection, Prepared)> = {
+    // Connections prepared by an earlier call, then new ones for the rest
+    // (prepared on their own thread).
+    let mut workers_of: Vec<(Connection, Option<Prepared>)> = {
         let mut pool = prep
             .workers
             .lock()
             .map_err(|_| anyhow::anyhow!("the KPI workers' pool is poisoned"))?;
         let n = pool.len().min(workers - 1);
-        pool.drain(..n).collect()
+        pool.drain(..n).map(|(c, p)| (c, Some(p))).collect()
     };
-    let mut fresh = Vec::new();
-    while kept.len() + fresh.len() < workers - 1 {
-        fresh.push(
-            conn.try_clone()
-                .context("opening another connection to the warehouse")?,
-        );
+    while workers_of.len() < workers - 1 {
+        let clone = conn
+            .try_clone()
+            .context("opening another connection to the warehouse")?;
+        workers_of.push((clone, None));
     }
     let next = AtomicUsize::new(0);
     let next = &next;
@@ -80,20 +80,19 @@ where
     };
     let mut out: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
     let returned = std::thread::scope(|s| -> Result<Vec<(Connection, Prepared)>> {
-        let mut handles = Vec::new();
-        for (clone, cprep) in kept.drain(..) {
-            handles.push(s.spawn(move || -> Result<WorkerDone<T>> {
-                let done = work(&clone, &cprep)?;
-                Ok(((clone, cprep), done))
-            }));
-        }
-        for clone in fresh {
-            handles.push(s.spawn(move || -> Result<WorkerDone<T>> {
-                let cprep = prepare(&clone, cfg)?;
-                let done = work(&clone, &cprep)?;
-                Ok(((clone, cprep), done))
-            }));
-        }
+        let handles: Vec<_> = workers_of
+            .into_iter()
+            .map(|(clone, cprep)| {
+                s.spawn(move || -> Result<WorkerDone<T>> {
+                    let cprep = match cprep {
+                        Some(p) => p,
+                        None => prepare(&clone, cfg)?,
+                    };
+                    let done = work(&clone, &cprep)?;
+                    Ok(((clone, cprep), done))
+                })
+            })
+            .collect();
         for (i, r) in work(conn, prep)? {
             out[i] = Some(r);
         }
