@@ -46,37 +46,44 @@ fn data_version(conn: &Connection) -> Result<String> {
 }
 
 /// Build the attribution tables with prefix `t` and point the temp macros at
-/// them: table i of queries/session/attribution_build.sql (created with its
-/// rows), then macro i of attribution_macros.sql reading it, so each later
-/// table is filled through the macros of the earlier ones. Returns the rows
-/// each table's statement reported writing, by the table's name less `t`.
+/// them: the i-th table of queries/session/attribution_build.sql (created with
+/// its rows), then macro i of attribution_macros.sql reading it, so each later
+/// table is filled through the macros of the earlier ones. The file's other
+/// statements (temp tables on the way) run alone. Returns the rows each
+/// table's statement reported writing, by the table's name less `t`.
 fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<Written> {
-    let tables = queries::statements(&session_sql("attribution_build.sql", db, t, cfg)?);
+    let statements = queries::statements(&session_sql("attribution_build.sql", db, t, cfg)?);
     let macros = queries::statements(&session_sql("attribution_macros.sql", db, t, cfg)?);
+    let creates = format!("table {t}");
+    let tables = statements.iter().filter(|s| s.contains(&creates)).count();
     anyhow::ensure!(
-        tables.len() == macros.len(),
-        "queries/session: attribution_build.sql has {} statements, attribution_macros.sql {}",
-        tables.len(),
+        tables == macros.len(),
+        "queries/session: attribution_build.sql creates {tables} tables, attribution_macros.sql has {} macros",
         macros.len()
     );
+    let mut macros = macros.iter();
     let mut written = Written::default();
-    for (table, mac) in tables.iter().zip(&macros) {
+    for statement in &statements {
         let started = std::time::Instant::now();
         let rows = conn
-            .execute(table, [])
+            .execute(statement, [])
             .context("queries/session/attribution_build.sql")?;
+        // The profile of a rebuild (-vv): each statement's rows and time.
+        let profile = |what: &str| {
+            crate::ui::verbose(
+                2,
+                format!("derived: {what}, {rows} rows, {:.2} s", started.elapsed().as_secs_f64()),
+            )
+        };
+        let Some((_, rest)) = statement.split_once(&creates) else {
+            profile(statement.trim().lines().next().unwrap_or_default());
+            continue;
+        };
+        let mac = macros.next().context("attribution_macros.sql: a macro too few")?;
         conn.execute_batch(mac)
             .context("queries/session/attribution_macros.sql")?;
-        let name = table
-            .split_once(t)
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .unwrap_or("?")
-            .to_owned();
-        // The profile of a rebuild (-vv): each table's rows and time.
-        crate::ui::verbose(
-            2,
-            format!("derived: {name}, {rows} rows, {:.2} s", started.elapsed().as_secs_f64()),
-        );
+        let name = rest.split_whitespace().next().unwrap_or("?").to_owned();
+        profile(&name);
         written.0.insert(name, rows);
     }
     Ok(written)
@@ -381,6 +388,23 @@ mod derived_tests {
         let written = build_attribution(conn, &db, &t, &cfg).unwrap();
         assert_eq!(written.get("incident_change_attribution").unwrap(), 2);
         assert_eq!(written.get("change_facts").unwrap(), 2);
+        // The four tables, each with its macro; the temp tables on the way
+        // (the unsorted links) back none and are gone.
+        let mut names: Vec<&String> = written.0.keys().collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "change_facts",
+                "incident_change_attribution",
+                "incident_release_attribution",
+                "release_facts"
+            ]
+        );
+        let temp: i64 = conn
+            .query_row("select count(*) from duckdb_tables() where temporary", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(temp, 0);
         let rebuilt = Checked::Rebuilt(written);
         check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap();
         conn.execute_batch("update derived_change_facts set incidents_caused = 0")
