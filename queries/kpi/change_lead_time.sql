@@ -20,8 +20,8 @@ with implemented as (
 -- still has its one group): the changes are read once, never held.
 per_group as (
     select grp,
-           quantile_cont(days, 0.5) filter (where days >= 0) as median,
-           quantile_cont(days, 0.85) filter (where days >= 0) as p85,
+           -- both quantiles from one state: the values are collected once
+           quantile_cont(days, [0.5, 0.85]) filter (where days >= 0) as q,
            avg(days) filter (where days >= 0) as mean,
            count(days) filter (where days >= 0) as n,
            count(change_id) filter (where days < 0) as negative,
@@ -31,7 +31,7 @@ per_group as (
 ),
 groups as (select * from kpi_groups('per_group', $by)),
 agg as (
-    select g.grp, p.median, p.p85, p.mean,
+    select g.grp, p.q[1] as median, p.q[2] as p85, p.mean,
            coalesce(p.n, 0) as n,
            coalesce(p.negative, 0) as negative,
            coalesce(p.missing, 0) as missing

@@ -30,8 +30,8 @@ caused as (
 groups as (select * from kpi_groups('implemented', $by)),
 agg as (
     select g.grp,
-           quantile_cont(x.hours, 0.5) filter (where x.hours >= 0) as median,
-           quantile_cont(x.hours, 0.85) filter (where x.hours >= 0) as p85,
+           -- both quantiles from one state: the values are collected once
+           quantile_cont(x.hours, [0.5, 0.85]) filter (where x.hours >= 0) as q,
            avg(x.hours) filter (where x.hours >= 0) as mean,
            count(x.hours) filter (where x.hours >= 0) as n,
            count(x.incident_id) filter (where x.hours < 0) as negative
@@ -41,12 +41,12 @@ agg as (
 ),
 final as (
     select grp as group_value,
-           median as value,
+           q[1] as value,
            null::bigint as numerator,
            null::bigint as denominator,
            n as count,
            case when n = 0 then 'no resolved incidents caused by changes implemented in the period' end as note,
-           to_json({p85: p85, mean: mean, negative_excluded: negative}) as extra
+           to_json({p85: q[2], mean: mean, negative_excluded: negative}) as extra
     from agg
 )
 select * from final order by group_value nulls first

@@ -21,8 +21,8 @@ with deployed as (
 groups as (select * from kpi_groups('deployed', $by)),
 agg as (
     select g.grp,
-           quantile_cont(d.days, 0.5) filter (where d.days >= 0) as median,
-           quantile_cont(d.days, 0.85) filter (where d.days >= 0) as p85,
+           -- both quantiles from one state: the values are collected once
+           quantile_cont(d.days, [0.5, 0.85]) filter (where d.days >= 0) as q,
            avg(d.days) filter (where d.days >= 0) as mean,
            count(d.days) filter (where d.days >= 0) as n,
            count(d.release_id) filter (where d.days < 0) as negative,
@@ -33,13 +33,13 @@ agg as (
 ),
 final as (
     select grp as group_value,
-           median as value,
+           q[1] as value,
            null::bigint as numerator,
            null::bigint as denominator,
            n as count,
            case when n = 0 and negative + missing > 0 then 'no release deployed in the period has a usable requested_at'
                 when n = 0 then 'no releases deployed in the period' end as note,
-           to_json({p85: p85, mean: mean, negative_excluded: negative, missing_requested_at: missing}) as extra
+           to_json({p85: q[2], mean: mean, negative_excluded: negative, missing_requested_at: missing}) as extra
     from agg
 )
 select * from final order by group_value nulls first
