@@ -156,7 +156,7 @@ pub fn import_summary(s: &FileSummary) -> String {
     if s.rejected > 0 {
         let _ = write!(
             out,
-            "\n  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {}\"`",
+            "\n  {} rows rejected: see `relkpi sql \"select * from import_rejects where batch_id = {} order by line\"`",
             s.rejected, s.batch_id
         );
     }
