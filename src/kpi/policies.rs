@@ -30,23 +30,26 @@ pub fn run_policies(conn: &Connection, defs: &[PolicyDef], params: &Params) -> R
          create or replace temp table policy_evaluated (policy varchar, source varchar);",
     )?;
     // Per source, the change columns that are NULL on every change: counted once
-    // for all policies (one query, generated from the schema's column names).
+    // for all policies (one query, generated from the schema's column names),
+    // for the columns some policy requires (at 10M changes, warm: 8 columns
+    // 0.11-0.17 s, all 22 columns 0.16-0.25 s).
     let columns = crate::warehouse::schema::table_columns(conn, "changes")?;
-    let counts = columns
+    let required: Vec<&str> = columns
         .iter()
-        .map(|c| format!("count(\"{}\")", c.name))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .map(|c| c.name.as_str())
+        .filter(|n| defs.iter().any(|d| d.requires.iter().any(|r| r == n)))
+        .collect();
+    let counts: String = required.iter().map(|n| format!(", count(\"{n}\")")).collect();
     let mut stmt = conn.prepare(&format!(
-        "select source, {counts} from changes group by source order by source"
+        "select source{counts} from changes group by source order by source"
     ))?;
     let mut rows = stmt.query([])?;
     let mut empty_by_source: Vec<(String, Vec<String>)> = Vec::new();
     while let Some(r) = rows.next()? {
         let mut empty = Vec::new();
-        for (i, c) in columns.iter().enumerate() {
+        for (i, c) in required.iter().enumerate() {
             if r.get::<_, i64>(i + 1)? == 0 {
-                empty.push(c.name.clone());
+                empty.push((*c).to_owned());
             }
         }
         empty_by_source.push((r.get(0)?, empty));
