@@ -855,7 +855,7 @@ fn a_change_whose_ci_alone_moved_is_stamped() {
 }
 
 /// Derived tables that do not fit in DuckDB's share of an import's memory (at
-/// 30M changes the CI-window attribution did not fit in 512 MB) are built
+/// 30M changes the CI-window attribution once did not fit in 512 MB) are built
 /// again within DuckDB's own limit: the import succeeds, says why it tried
 /// twice, and leaves tables the KPI runs read.
 #[test]

@@ -106,9 +106,10 @@ pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::
         import::limit_memory(&wh.conn, phase)?;
         derived::derive(&wh.conn, cfg)
     };
-    // Past what DuckDB's share holds (the CI-window attribution's as-of join
-    // at 30M changes), the rebuild, rolled back, runs again with more memory
-    // rather than leave the derived tables stale.
+    // Past what DuckDB's share holds (at 30M changes the CI-window links and
+    // their sort did, until they were split into two statements), the
+    // rebuild, rolled back, runs again with more memory rather than leave the
+    // derived tables stale.
     let attempts = import::MemoryPhase::derived_attempts();
     let mut res = attempt(attempts[0]);
     for phase in &attempts[1..] {

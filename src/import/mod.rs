@@ -538,7 +538,8 @@ pub enum MemoryPhase {
     /// Deriving the attribution tables: DuckDB alone works.
     Derived,
     /// Deriving them again after they did not fit in `Derived`'s share (at
-    /// 30M changes: 1 GB was enough, peak 1.31 GB).
+    /// 30M changes, before the links were sorted in a statement of their
+    /// own: 1 GB was enough, peak 1.31 GB).
     DerivedAgain,
     /// The last attempt: DuckDB's own limit (80% of the machine's memory).
     DerivedUnbounded,

@@ -407,23 +407,21 @@ mod derived_tests {
         assert_eq!(temp, 0);
         let rebuilt = Checked::Rebuilt(written);
         check_attribution(conn, &db, &t, &cfg, &rebuilt).unwrap();
-        conn.execute_batch("update derived_change_facts set incidents_caused = 0")
-            .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("incidents caused, summed over the change facts, equal the links: expected 2, found 0"),
-            "{err}"
+        // Each damage, in turn, is caught with the invariant it breaks.
+        let caught = |damage: &str, broken: &str| {
+            conn.execute_batch(damage).unwrap();
+            let err = check_attribution(conn, &db, &t, &cfg, &rebuilt)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(broken), "{err}");
+        };
+        caught(
+            "update derived_change_facts set incidents_caused = 0",
+            "incidents caused, summed over the change facts, equal the links: expected 2, found 0",
         );
-        conn.execute_batch("delete from derived_incident_change_attribution")
-            .unwrap();
-        let err = check_attribution(conn, &db, &t, &cfg, &rebuilt)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("incident-change links as written: expected 2, found 0"),
-            "{err}"
+        caught(
+            "delete from derived_incident_change_attribution",
+            "incident-change links as written: expected 2, found 0",
         );
     }
 
