@@ -283,17 +283,16 @@ impl CsvFacts {
                 text = &chunk[3..];
             }
         }
-        for &b in text {
-            match b {
-                0 => self.nuls += 1,
-                b'"' => {
-                    self.quotes += 1;
-                    self.last_quote_line = self.newlines + 1;
-                }
-                b'\n' => self.newlines += 1,
-                _ => {}
-            }
+        // A pass per byte counted, each one vectorised (`count_where`).
+        let quotes = count_byte(text, b'"');
+        if quotes > 0
+            && let Some(last) = text.iter().rposition(|&b| b == b'"')
+        {
+            self.last_quote_line = self.newlines + count_byte(&text[..last], b'\n') + 1;
         }
+        self.quotes += quotes;
+        self.nuls += count_byte(text, 0);
+        self.newlines += count_byte(text, b'\n');
         let joined;
         let mut rest: &[u8] = if self.carry.is_empty() {
             text
@@ -346,9 +345,27 @@ impl CsvFacts {
     }
 }
 
+/// How many times `byte` occurs in `bytes`.
+fn count_byte(bytes: &[u8], byte: u8) -> u64 {
+    count_where(bytes, |b| b == byte)
+}
+
+/// How many bytes of `bytes` match `pred`, in blocks of 64 summed in bytes,
+/// which the compiler turns into vector compares and adds (a plain
+/// `filter().count()` ran at a quarter of the speed).
+#[inline(always)]
+fn count_where(bytes: &[u8], pred: impl Fn(u8) -> bool) -> u64 {
+    let mut blocks = bytes.chunks_exact(64);
+    let mut n: u64 = 0;
+    for block in &mut blocks {
+        n += u64::from(block.iter().map(|b| u8::from(pred(*b))).sum::<u8>());
+    }
+    n + blocks.remainder().iter().filter(|b| pred(**b)).count() as u64
+}
+
 /// Valid UTF-8 text's characters of more than one byte (their lead bytes).
 fn count_multibyte(valid: &[u8]) -> u64 {
-    valid.iter().filter(|b| **b >= 0xC0).count() as u64
+    count_where(valid, |b| b >= 0xC0)
 }
 
 /// Windows-1252 bytes as UTF-8, a byte at a time (every byte is a character).
@@ -455,6 +472,8 @@ enum RowSource {
         path: std::path::PathBuf,
         /// The text had invalid UTF-8 (rows holding U+FFFD are rejected).
         lossy: bool,
+        /// The text holds NUL bytes (rows holding one are rejected).
+        nuls: bool,
     },
     /// Rows parsed on another thread as they are taken (JSON).
     Streamed(std::sync::mpsc::Receiver<Result<RawRow, String>>),
@@ -480,7 +499,12 @@ impl TableReader {
                     Ok(Ok(SheetRow::Row(r))) => return Ok(Some(r)),
                 }
             },
-            RowSource::Csv { records, path, lossy } => {
+            RowSource::Csv {
+                records,
+                path,
+                lossy,
+                nuls,
+            } => {
                 for rec in records.by_ref() {
                     let rec = rec.map_err(|e| {
                         let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -491,7 +515,7 @@ impl TableReader {
                         self.blank_rows += 1;
                         continue;
                     }
-                    return Ok(Some(csv_row(rec, &self.headers, *lossy)));
+                    return Ok(Some(csv_row(rec, &self.headers, *lossy, *nuls)));
                 }
                 Ok(None)
             }
@@ -653,6 +677,7 @@ fn open_csv(path: &Path, text: Box<dyn Read + Send>, facts: &CsvFacts) -> Result
             records,
             path: path.to_path_buf(),
             lossy,
+            nuls: nuls > 0,
         },
         peeked: None,
     })
@@ -670,21 +695,24 @@ fn text_record(rec: csv::ByteRecord) -> csv::StringRecord {
 
 /// A CSV record as a row, with the reason it cannot load if it holds a NUL
 /// byte or (in a lossily decoded file) bytes that were not UTF-8.
-fn csv_row(rec: csv::StringRecord, headers: &[String], lossy: bool) -> RawRow {
+/// `nuls`: the file holds NUL bytes (else no field is searched for one).
+fn csv_row(rec: csv::StringRecord, headers: &[String], lossy: bool, nuls: bool) -> RawRow {
     let line = rec.position().map(|p| p.line()).unwrap_or(0);
-    let problem = rec.iter().enumerate().find_map(|(i, f)| {
-        let header = headers.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
-        if f.contains('\0') {
-            Some((header, "a NUL byte in the field: not text".to_owned()))
-        } else if lossy && f.contains('\u{FFFD}') {
-            Some((
-                header,
-                "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)".to_owned(),
-            ))
-        } else {
-            None
-        }
-    });
+    let problem = (nuls || lossy)
+        .then(|| {
+            rec.iter().enumerate().find_map(|(i, f)| {
+                let reason = if nuls && f.contains('\0') {
+                    "a NUL byte in the field: not text"
+                } else if lossy && f.contains('\u{FFFD}') {
+                    "bytes that are not UTF-8 in the field (the rest of the file is UTF-8)"
+                } else {
+                    return None;
+                };
+                let header = headers.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
+                Some((header, reason.to_owned()))
+            })
+        })
+        .flatten();
     RawRow {
         line,
         fields: rec,
@@ -1344,7 +1372,7 @@ mod tests {
                 blank += 1;
                 continue;
             }
-            let r = csv_row(rec, &headers, lossy);
+            let r = csv_row(rec, &headers, lossy, true);
             rows.push(format!(
                 "{}:{:?}:{:?}",
                 r.line,
@@ -1413,6 +1441,66 @@ mod tests {
         }
         // As `decode` counts: ü € 😀 valid; ff, fe, the cut e2 82, the final c3 invalid.
         assert_eq!((whole.multibyte, whole.invalid), (3, 4));
+    }
+
+    /// The counts made in blocks of 64 (`count_where`) equal a byte-at-a-time
+    /// count, on a text longer than a block, fed whole and in chunks that cut
+    /// blocks anywhere.
+    #[test]
+    fn facts_count_as_byte_by_byte() {
+        let mut bytes = Vec::new();
+        for i in 0..700u32 {
+            bytes.extend_from_slice(format!("r{i},\"a, b\",Z\u{fc}rich \u{20ac}").as_bytes());
+            if i % 7 == 0 {
+                bytes.push(0);
+            }
+            if i % 5 != 0 {
+                bytes.push(b'\n');
+            }
+        }
+        bytes.extend_from_slice(b"tail \"open");
+        let (mut quotes, mut nuls, mut newlines, mut last_quote_line, mut multibyte) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        for &b in &bytes {
+            match b {
+                0 => nuls += 1,
+                b'"' => {
+                    quotes += 1;
+                    last_quote_line = newlines + 1;
+                }
+                b'\n' => newlines += 1,
+                b if b >= 0xC0 => multibyte += 1,
+                _ => {}
+            }
+        }
+        let expected = (
+            quotes,
+            nuls,
+            newlines,
+            last_quote_line,
+            multibyte,
+            0,
+            bytes.len() as u64,
+        );
+        for size in [bytes.len(), 1, 63, 64, 65, 1000] {
+            let mut f = CsvFacts::default();
+            for c in bytes.chunks(size) {
+                f.feed(c);
+            }
+            f.finish();
+            assert_eq!(
+                (
+                    f.quotes,
+                    f.nuls,
+                    f.newlines,
+                    f.last_quote_line,
+                    f.multibyte,
+                    f.invalid,
+                    f.len
+                ),
+                expected,
+                "chunks of {size}"
+            );
+        }
     }
 
     /// The JSON reader of before, kept as the oracle: the whole text parsed
