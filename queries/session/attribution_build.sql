@@ -19,7 +19,9 @@
 -- or `temp.main.cache_` with {kind} = `temp` (built by one process when the
 -- derived tables are not current; {kind} is empty otherwise). The facts are
 -- stored in actual_end order, so a period's filter skips the row groups
--- outside it; the links in change (release) order, so a period's changes,
+-- outside it: the change facts as `changes` is stored when that is close
+-- enough already (changes_clustered.sql; {facts_order} is then empty, else
+-- `order by actual_end`), as a copy of every change costs less unsorted; the links in change (release) order, so a period's changes,
 -- joined to them, skip most of their row groups too (the join passes its keys'
 -- range down to the scan; change numbers grow with time in every source we
 -- know). At 10M changes a month's failed_deployment_recovery_time went from
@@ -48,4 +50,4 @@ order by actual_end;
 
 create or replace {kind} table {t}change_facts as
 select * from {db}.main.change_facts(window_days := {window_days}, ci_window := {ci_window})
-order by actual_end;
+{facts_order};
