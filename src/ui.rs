@@ -142,17 +142,20 @@ impl Phases {
         if verbosity() < 2 {
             return;
         }
-        let peak = peak_memory_mb()
-            .map(|mb| format!(" (peak {mb} MB)"))
-            .unwrap_or_default();
+        let peak = match (status_mb("VmRSS:"), status_mb("VmHWM:")) {
+            (Some(now), Some(peak)) => format!(" (now {now} MB, peak {peak} MB)"),
+            _ => String::new(),
+        };
         verbose(2, format!("{}: {phase} {:.2} s{peak}", self.what, took.as_secs_f64()));
     }
 }
 
 /// The process's peak resident memory in MB (Linux: VmHWM in /proc/self/status).
-fn peak_memory_mb() -> Option<u64> {
+/// A memory figure of this process from /proc/self/status (`VmRSS:` now,
+/// `VmHWM:` its peak), in MB; `None` where there is no /proc.
+fn status_mb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
 }

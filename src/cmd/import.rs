@@ -134,6 +134,7 @@ pub fn derive(wh: &Warehouse, config: Option<&std::path::Path>, db: &std::path::
                 1,
                 format!("derived tables {how}: {:.2} s", started.elapsed().as_secs_f64()),
             );
+            import::log_duckdb_memory(&wh.conn, "derived tables");
             true
         }
         Err(e) => {

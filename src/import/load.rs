@@ -293,6 +293,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         present[p] = true;
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
+    let file = prep.summary.file.clone();
     let mut staged = (|| -> Result<Staged> {
         let first = match &spilled {
             Some(s) => !holds_any(conn, &prep.table, s.sources.iter().map(String::as_str))?,
@@ -375,6 +376,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
         })
     });
     clock.lap("merge");
+    super::log_duckdb_memory(conn, format_args!("{file}: after the merge"));
     let _ = conn.execute_batch(
         "drop table if exists temp.stage; drop table if exists temp.stage_class;
          drop table if exists temp.stage_cis; drop table if exists temp.stage_rel;

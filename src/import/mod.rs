@@ -447,6 +447,7 @@ fn prepare_kind(
     let mapped_rows = spilled.as_ref().map_or(records.len() as u64, |s| s.rows);
     let updated_pos = columns.iter().position(|c| c.name == "updated_at");
     clock.lap("map");
+    log_duckdb_memory(conn, format_args!("{}: after the map", path.display()));
     let (records, folded, duplicates) = match &spilled {
         // Spilled with distinct keys: nothing to fold.
         Some(_) => (records, 0, 0),
@@ -500,6 +501,24 @@ fn prepare_kind(
         release_type: kind.also_release.as_ref().map(|r| r.release_type.clone()),
         sha256: sha256.to_owned(),
     })
+}
+
+/// Under `-vv`: what DuckDB holds after `what` (its buffers in memory and in
+/// its temporary files), to tell its share of the process's memory (printed
+/// with each phase) from relkpi's.
+pub fn log_duckdb_memory(conn: &Connection, what: impl std::fmt::Display) {
+    if crate::ui::verbosity() < 2 {
+        return;
+    }
+    let Some(sql) = crate::queries::text("session/duckdb_memory.sql") else {
+        return;
+    };
+    if let Ok((memory, temporary)) = conn.query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))) {
+        crate::ui::verbose(
+            2,
+            format!("{what}: DuckDB holds {memory} MB in memory, {temporary} MB in temporary files"),
+        );
+    }
 }
 
 /// DuckDB's memory for an import (its default is 80% of the machine's):
