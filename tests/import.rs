@@ -782,6 +782,73 @@ fn an_export_streams_alike_as_csv_json_and_xlsx() {
     }
 }
 
+/// A file of several mapping chunks (32,768 rows each; the stages parse, map
+/// and insert them at once, `map_rows`) with rows to reject in the first and
+/// the later chunks: spilled a few thousand records at a time or held whole,
+/// every row is loaded or rejected at its own line, in file order.
+#[test]
+fn rows_of_later_chunks_keep_their_lines() {
+    let w = Workdir::new();
+    let rows = 80_000;
+    let bad = [5usize, 40_000, 79_999];
+    let mut csv = String::from("number,type,state,opened_at,sys_updated_on\n");
+    for i in 0..rows {
+        let opened = if bad.contains(&i) {
+            format!("not a date {i}")
+        } else {
+            format!("2024-{:02}-{:02} {:02}:00:00", 1 + i % 12, 1 + i % 28, i % 24)
+        };
+        csv.push_str(&format!("CHG{i:06},normal,3,{opened},2024-12-31 00:00:00\n"));
+    }
+    let f = w.write("change_request.csv", &csv);
+    let import = |db: &str, spill: &str| -> (serde_json::Value, Vec<serde_json::Value>) {
+        let out = w
+            .cmd()
+            .env("RELKPI_SPILL_ROWS", spill)
+            .args(["--db", db, "import", "--format", "json"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        // Exit 1: rows were rejected.
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let s = &v[0];
+        let counts = serde_json::json!(["read", "inserted", "rejected"].map(|k| s[k].clone()));
+        let q = w
+            .cmd()
+            .args(["--db", db, "sql", "--format", "json"])
+            .arg("select line, field, value from import_rejects order by line")
+            .output()
+            .unwrap();
+        (counts, serde_json::from_slice(&q.stdout).unwrap())
+    };
+    let held = import("held.duckdb", "1000000");
+    let spilled = import("spilled.duckdb", "5000");
+    assert_eq!(held, spilled, "held and spilled differ");
+    let (counts, rejects) = held;
+    assert_eq!(counts, serde_json::json!([rows, rows - bad.len(), bad.len()]));
+    let lines: Vec<u64> = rejects.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    // Row i is on line i + 2 (the header is line 1).
+    assert_eq!(lines, bad.map(|i| i as u64 + 2).to_vec(), "{rejects:?}");
+    for (r, i) in rejects.iter().zip(bad) {
+        assert_eq!(r["field"], "opened_at");
+        assert_eq!(r["value"], format!("not a date {i}"));
+    }
+    for db in ["held.duckdb", "spilled.duckdb"] {
+        let r = w
+            .run(&[
+                "--db",
+                db,
+                "sql",
+                "--format",
+                "csv",
+                "select count(*), max(change_id) from changes",
+            ])
+            .ok();
+        assert!(r.stdout.contains("79997,CHG079998"), "{db}: {}", r.stdout);
+    }
+}
+
 /// A monthly refresh (`generate --delta`: new changes with their releases and
 /// incidents, and earlier changes closed again, some on another CI) imported
 /// into a warehouse refreshes its derived tables, which then hold what a
