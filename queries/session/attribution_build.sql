@@ -21,7 +21,8 @@
 -- stored in actual_end order, so a period's filter skips the row groups
 -- outside it: the change facts as `changes` is stored when that is close
 -- enough already (changes_clustered.sql; {facts_order} is then empty, else
--- `order by actual_end`), as a copy of every change costs less unsorted; the links in change (release) order, so a period's changes,
+-- `order by actual_end`), since a copy of every change costs less unsorted.
+-- The links are stored in change (release) order, so a period's changes,
 -- joined to them, skip most of their row groups too (the join passes its keys'
 -- range down to the scan; change numbers grow with time in every source we
 -- know). At 10M changes a month's failed_deployment_recovery_time went from
