@@ -283,16 +283,26 @@ impl CsvFacts {
                 text = &chunk[3..];
             }
         }
-        // A pass per byte counted, each one vectorised (`count_where`).
+        // A pass per byte counted, each one vectorised (`count_where`); the
+        // line breaks in two parts when the chunk has a quote, the last one's
+        // line found from the first part.
         let quotes = count_byte(text, b'"');
-        if quotes > 0
-            && let Some(last) = text.iter().rposition(|&b| b == b'"')
-        {
-            self.last_quote_line = self.newlines + count_byte(&text[..last], b'\n') + 1;
-        }
+        let last_quote = if quotes > 0 {
+            text.iter().rposition(|&b| b == b'"')
+        } else {
+            None
+        };
+        let newlines = match last_quote {
+            Some(last) => {
+                let before = count_byte(&text[..last], b'\n');
+                self.last_quote_line = self.newlines + before + 1;
+                before + count_byte(&text[last..], b'\n')
+            }
+            None => count_byte(text, b'\n'),
+        };
         self.quotes += quotes;
         self.nuls += count_byte(text, 0);
-        self.newlines += count_byte(text, b'\n');
+        self.newlines += newlines;
         let joined;
         let mut rest: &[u8] = if self.carry.is_empty() {
             text
