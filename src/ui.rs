@@ -142,20 +142,21 @@ impl Phases {
         if verbosity() < 2 {
             return;
         }
-        let peak = match (status_mb("VmRSS:"), status_mb("VmHWM:")) {
-            (Some(now), Some(peak)) => format!(" (now {now} MB, peak {peak} MB)"),
-            _ => String::new(),
-        };
+        let peak = memory_mb()
+            .map(|(now, peak)| format!(" (now {now} MB, peak {peak} MB)"))
+            .unwrap_or_default();
         verbose(2, format!("{}: {phase} {:.2} s{peak}", self.what, took.as_secs_f64()));
     }
 }
 
-/// The process's peak resident memory in MB (Linux: VmHWM in /proc/self/status).
-/// A memory figure of this process from /proc/self/status (`VmRSS:` now,
-/// `VmHWM:` its peak), in MB; `None` where there is no /proc.
-fn status_mb(field: &str) -> Option<u64> {
+/// The process's resident memory now and at its peak, in MB (Linux: VmRSS
+/// and VmHWM in /proc/self/status, read once); `None` where there is no /proc.
+fn memory_mb() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
+    let mb = |field: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024)
+    };
+    Some((mb("VmRSS:")?, mb("VmHWM:")?))
 }
