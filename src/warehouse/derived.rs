@@ -52,9 +52,7 @@ fn data_version(conn: &Connection) -> Result<String> {
 /// statements (temp tables on the way) run alone. Returns the rows each
 /// table's statement reported writing, by the table's name less `t`.
 fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<Written> {
-    let clustered: bool = conn
-        .query_row(&session_sql("changes_clustered.sql", db, t, cfg)?, [], |r| r.get(0))
-        .context("queries/session/changes_clustered.sql")?;
+    let clustered = changes_clustered(conn, db, t, cfg)?;
     let build = session_sql("attribution_build.sql", db, t, cfg)?
         .replace("{facts_order}", if clustered { "" } else { "order by actual_end" });
     crate::ui::verbose(
@@ -99,6 +97,13 @@ fn build_attribution(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Resu
         written.0.insert(name, rows);
     }
     Ok(written)
+}
+
+/// Whether `changes` is stored close enough to actual_end order that the
+/// change facts need no sort (queries/session/changes_clustered.sql).
+fn changes_clustered(conn: &Connection, db: &str, t: &str, cfg: &Config) -> Result<bool> {
+    conn.query_row(&session_sql("changes_clustered.sql", db, t, cfg)?, [], |r| r.get(0))
+        .context("queries/session/changes_clustered.sql")
 }
 
 /// The rows each attribution table's statement reported writing, by name
@@ -387,12 +392,11 @@ mod derived_tests {
             let cfg = Config::default();
             let db = quoted_db(conn).unwrap();
             let t = format!("{db}.main.{DERIVED_PREFIX}");
-            let found: bool = conn
-                .query_row(&session_sql("changes_clustered.sql", &db, &t, &cfg).unwrap(), [], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            assert_eq!(found, clustered, "changes inserted in order of {order}");
+            assert_eq!(
+                changes_clustered(conn, &db, &t, &cfg).unwrap(),
+                clustered,
+                "changes inserted in order of {order}"
+            );
             build_attribution(conn, &db, &t, &cfg).unwrap();
             let (rows, sorted): (i64, bool) = conn
                 .query_row(
