@@ -48,25 +48,40 @@ fn servicenow_field_names_and_stored_values() {
 fn first_import_replaces_ci_rows_left_by_hand() {
     // A first import writes CI rows straight into change_cis, unless the
     // table already holds rows of the source: then the file's changes get
-    // their own CI lists and the other rows stay.
-    let w = Workdir::new();
-    w.run(&[
-        "sql",
-        "--write",
-        "insert into change_cis values ('servicenow', 'CHG001', 'old-ci'), \
-         ('servicenow', 'CHG999', 'kept-ci'), ('other', 'CHG002', 'other-ci')",
-    ])
-    .ok();
-    let f = w.write("change_request.csv", CHANGES_FIELDS);
-    let r = w.run(&["import", f.to_str().unwrap()]).ok();
-    assert!(r.stdout.contains("read 3 = inserted 3 + updated 0"), "{}", r.stdout);
-    assert_eq!(
-        w.scalar(
-            "select string_agg(source || ':' || change_id || ':' || ci, ',' order by source, change_id) \
-             from change_cis"
-        ),
-        "other:CHG002:other-ci,servicenow:CHG001:pay-api,servicenow:CHG002:crm-app,servicenow:CHG999:kept-ci"
-    );
+    // their own CI lists and the other rows stay. Held or spilled (a spilled
+    // first import goes straight into `changes`, its CI rows to a stage).
+    for spill in [None, Some("1")] {
+        let w = Workdir::new();
+        w.run(&[
+            "sql",
+            "--write",
+            "insert into change_cis values ('servicenow', 'CHG001', 'old-ci'), \
+             ('servicenow', 'CHG999', 'kept-ci'), ('other', 'CHG002', 'other-ci')",
+        ])
+        .ok();
+        let f = w.write("change_request.csv", CHANGES_FIELDS);
+        let mut c = w.cmd();
+        c.args(["import", f.to_str().unwrap()]);
+        if let Some(n) = spill {
+            c.env("RELKPI_SPILL_ROWS", n);
+        }
+        let out = c.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            stdout.contains("read 3 = inserted 3 + updated 0"),
+            "{spill:?}: {stdout}"
+        );
+        assert_eq!(
+            w.scalar(
+                "select string_agg(source || ':' || change_id || ':' || ci, ',' order by source, change_id) \
+                 from change_cis"
+            ),
+            "other:CHG002:other-ci,servicenow:CHG001:pay-api,servicenow:CHG002:crm-app,servicenow:CHG999:kept-ci",
+            "{spill:?}"
+        );
+        assert_eq!(w.scalar("select count(*) from changes"), 3, "{spill:?}");
+    }
 }
 
 #[test]

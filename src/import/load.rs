@@ -6,20 +6,25 @@
 //! transaction back, leaving the warehouse as it was.
 //!
 //! The stages are created and filled *before* the transaction opens, each in
-//! its own statement's transaction: in the bundled DuckDB (2.0.0), a table
-//! created empty by `create table ... as ... limit 0` and given more than one
-//! row group (122,880 rows) by one insert in the same transaction keeps the
-//! empty table's column statistics, so scans skip every row
-//! (`warehouse::tests::ctas_then_insert_defect`); a 1M-change import once read
-//! every row and stored none. Temporary tables belong to the connection, so
-//! staging outside the transaction changes nothing in the warehouse.
-//! (`tests/import.rs` and `tests/scale.rs` guard it at 130,000 records.)
+//! its own statement's transaction (temporary tables belong to the
+//! connection, so staging outside the transaction changes nothing in the
+//! warehouse), and they are declared with a column list (`create_stage`): in
+//! the bundled DuckDB (2.0.0), a table created empty by `create table ... as
+//! ... limit 0` and given more than one row group (122,880 rows) by one insert
+//! in the same transaction keeps the empty table's column statistics, so scans
+//! skip every row (`warehouse::tests::ctas_then_insert_defect`); a 1M-change
+//! import once read every row and stored none. (`tests/import.rs` and
+//! `tests/scale.rs` guard it at 130,000 records.)
 
 //! The merge statements are generated from the canonical column names (never
 //! from values) so a file that lacks a column keeps the stored values of it.
 //!
 //! A large file's records are already in DuckDB when the load starts
 //! (`spill.rs`): its spill tables become the stages, `stage` and `stage_cis`.
+//! A large first import of its sources went further: its records (and CI
+//! rows) are in the table already, in the file's transaction, which the
+//! mapping opened and the load finishes (`InTable`); its release rows are
+//! staged inside that transaction, which the column-list stage allows.
 //!
 //! A file whose sources the table does not hold yet (a first import: see
 //! `fresh`) has only inserts, so it skips the stage and the classification:
@@ -34,7 +39,7 @@ use duckdb::{Connection, params};
 
 use super::{Cell, FileSummary, Prepared, Record, key_column};
 
-fn qi(s: &str) -> String {
+pub(super) fn qi(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -64,6 +69,9 @@ enum Direct {
     Records(Vec<super::Column>, Vec<Record>),
     /// Spilled to DuckDB (`spill.rs`), now in `stage`.
     Staged,
+    /// Inserted into the table as they were mapped, in the transaction that
+    /// is still open (`spill.rs`, `InTable`): this many.
+    Inserted(u64),
 }
 
 /// Whether `table` holds no row of any source the records name, so every
@@ -86,7 +94,11 @@ fn holds_source(conn: &Connection, table: &str, records: &[Record], src: usize) 
 }
 
 /// Whether `table` holds a row of any of `sources`.
-fn holds_any<'a>(conn: &Connection, table: &str, sources: impl IntoIterator<Item = &'a str>) -> Result<bool> {
+pub(super) fn holds_any<'a>(
+    conn: &Connection,
+    table: &str,
+    sources: impl IntoIterator<Item = &'a str>,
+) -> Result<bool> {
     let mut stmt = conn.prepare(&format!(
         "select count(*) from (select 1 from main.{t} where source = ? limit 1)",
         t = qi(table)
@@ -99,9 +111,23 @@ fn holds_any<'a>(conn: &Connection, table: &str, sources: impl IntoIterator<Item
     Ok(false)
 }
 
+/// Create (or replace) temp table `name` with the columns of `main.{table}`
+/// (less batch_id), then `_line`. Declared with a column list, not as
+/// `create ... as ... limit 0`, so it may be filled in the transaction that
+/// creates it (see the module note).
+pub(super) fn create_stage(conn: &Connection, name: &str, table: &str) -> Result<()> {
+    let list = crate::warehouse::schema::column_types(conn, table)?
+        .iter()
+        .map(|(n, ty)| format!("{} {ty}", qi(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    conn.execute_batch(&format!("create or replace temp table {name} ({list}, _line bigint)"))
+        .with_context(|| format!("creating temp table {name}"))
+}
+
 /// Put `records` in a fresh temp table `stage` shaped like `table` (whose
 /// columns, less batch_id, are `columns`), through the table function of
-/// `feed`. Runs outside a transaction (see the module note).
+/// `feed`.
 fn stage(
     conn: &Connection,
     stage: &'static str,
@@ -110,10 +136,7 @@ fn stage(
     present: Vec<bool>,
     records: Vec<Record>,
 ) -> Result<Stage> {
-    conn.execute_batch(&format!(
-        "create or replace temp table {stage} as select * exclude (batch_id), 0::bigint as _line from main.{t} limit 0",
-        t = qi(table)
-    ))?;
+    create_stage(conn, stage, table)?;
     super::feed::insert(conn, &format!("temp.main.{stage}"), columns, records)?;
     Ok(Stage {
         stage,
@@ -167,6 +190,7 @@ fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts
                 )?;
                 inserted
             }
+            Direct::Inserted(n) => *n,
             Direct::Staged => conn.execute(
                 &format!(
                     "insert into main.{t} ({list}, batch_id) select {list}, {batch_id} from temp.{stage}",
@@ -272,6 +296,8 @@ struct Staged {
 enum DirectCis {
     /// Held in memory.
     Records(Vec<Record>),
+    /// Inserted into `change_cis` as they were mapped (`spill.rs`).
+    Done,
     /// Spilled (temp table `stage_cis`). Distinct already: a spilled file's
     /// keys are distinct (else it is folded in memory), and each change's
     /// list holds a CI once.
@@ -294,15 +320,20 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
     }
     let clock = crate::ui::Phases::start(&prep.summary.file);
     let file = prep.summary.file.clone();
-    let mut staged = (|| -> Result<Staged> {
+    // Records inserted as they were mapped, in a transaction still open.
+    let in_table = spilled.as_ref().and_then(|s| s.in_table);
+    let staged = (|| -> Result<Staged> {
         let first = match &spilled {
+            Some(s) if s.in_table.is_some() => true,
             Some(s) => !holds_any(conn, &prep.table, s.sources.iter().map(String::as_str))?,
             None => fresh(conn, &prep.table, &names, &records)?,
         };
         let mut releases = None;
         let mut direct_cis = None;
         if prep.table == "changes" {
-            if let Some(s) = &spilled {
+            if in_table.is_some_and(|t| t.cis) {
+                direct_cis = Some(DirectCis::Done);
+            } else if let Some(s) = &spilled {
                 conn.execute_batch(&format!(
                     "drop table if exists temp.stage_cis; alter table temp.{} rename to stage_cis",
                     s.cis_table()
@@ -334,7 +365,15 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
                 )?);
             }
         }
-        let main = if let Some(s) = &spilled {
+        let main = if let Some(s) = spilled.as_ref().filter(|s| s.in_table.is_some()) {
+            Stage {
+                stage: "stage",
+                table: prep.table.clone(),
+                names: names.clone(),
+                present,
+                direct: Some(Direct::Inserted(s.rows)),
+            }
+        } else if let Some(s) = &spilled {
             conn.execute_batch(&format!(
                 "drop table if exists temp.stage; alter table temp.{t} rename to stage;
                  drop table if exists temp.{t}_ver;",
@@ -368,12 +407,32 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
             direct_cis,
         })
     })()
-    .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table))?;
+    .with_context(|| format!("{}: staging {} records", prep.summary.file, prep.table));
+    let mut staged = match staged {
+        Ok(s) => s,
+        Err(e) => {
+            if in_table.is_some() {
+                super::spill::roll_back(conn);
+            }
+            return Err(e);
+        }
+    };
 
     let res = unordered(conn, || {
-        crate::warehouse::in_transaction(conn, "committing the import", || {
-            load_in_tx(conn, &mut staged, prep.summary, &prep.rejects, &prep.sha256)
-        })
+        let body = || {
+            load_in_tx(
+                conn,
+                &mut staged,
+                prep.summary,
+                &prep.rejects,
+                &prep.sha256,
+                in_table.map(|t| t.batch_id),
+            )
+        };
+        match in_table {
+            Some(_) => crate::warehouse::commit_or_roll_back(conn, "committing the import", body),
+            None => crate::warehouse::in_transaction(conn, "committing the import", body),
+        }
     });
     clock.lap("merge");
     super::log_duckdb_memory(conn, format_args!("{file}: after the merge"));
@@ -403,15 +462,21 @@ fn unordered<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
     Ok(out)
 }
 
+/// The file's transaction: merge, batch, rejects. `batch_id`: the batch the
+/// records were inserted as while mapped (`spill.rs`), else a new one.
 fn load_in_tx(
     conn: &Connection,
     staged: &mut Staged,
     mut s: FileSummary,
     rejects: &[super::Reject],
     sha256: &str,
+    batch_id: Option<i64>,
 ) -> Result<FileSummary> {
     let started = chrono::Local::now().naive_local();
-    let batch_id: i64 = conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?;
+    let batch_id = match batch_id {
+        Some(b) => b,
+        None => super::spill::next_batch(conn)?,
+    };
     s.batch_id = batch_id;
 
     let counts = merge(conn, &mut staged.records, batch_id)
@@ -428,6 +493,7 @@ fn load_in_tx(
         // staged path did not fit in the import's memory.
         let list = CI_COLUMNS.join(", ");
         match direct {
+            DirectCis::Done => Ok(()),
             DirectCis::Records(rows) => super::feed::insert_select(
                 conn,
                 &format!("main.change_cis ({list})"),

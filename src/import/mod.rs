@@ -22,8 +22,8 @@ use detect::{canonical_profile, choose, vocabularies};
 use fold::fold;
 pub use map::{Cell, Record, Reject};
 use map::{ColumnMaps, MAP_CHUNK, Mapped, Mapper, map_rows};
-use spill::Spill;
 pub use spill::Spilled;
+use spill::{Finish, Spill};
 
 pub use relkpi_parse::{dates, key_column, kind_table, profile, read};
 
@@ -117,6 +117,17 @@ pub(crate) fn scan(path: &Path) -> Result<(read::Export, String)> {
 /// Read and map one file (no warehouse writes): one `Prepared` per record
 /// kind it holds (one, but for mixed exports).
 pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Vec<Prepared>> {
+    prepare_file(conn, path, opts, false)
+}
+
+/// `prepare`, for a load that follows at once: the records of a large first
+/// import of a file of one kind go straight into their table, in a
+/// transaction that `load::load` finishes (`spill.rs`).
+fn prepare_to_load(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<Vec<Prepared>> {
+    prepare_file(conn, path, opts, true)
+}
+
+fn prepare_file(conn: &Connection, path: &Path, opts: &ImportOptions, in_table: bool) -> Result<Vec<Prepared>> {
     let clock = crate::ui::Phases::start(path.display());
     let (export, sha256) = scan(path)?;
     clock.lap("read and hash");
@@ -163,8 +174,10 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<V
             .collect(),
         _ => Vec::new(),
     };
+    // A mixed export's kinds are all mapped before the first is loaded.
+    let in_table = in_table && siblings.is_empty();
     let mut out = vec![prepare_kind(
-        conn, path, opts, profile, kind, detected, raw, &sha256, &export, &clock,
+        conn, path, opts, profile, kind, detected, raw, &sha256, &export, &clock, in_table,
     )?];
     for k in siblings {
         let raw = export.open()?;
@@ -174,7 +187,7 @@ pub fn prepare(conn: &Connection, path: &Path, opts: &ImportOptions) -> Result<V
             k.filter.as_ref().map(|f| f.values.join(", ")).unwrap_or_default()
         );
         out.push(prepare_kind(
-            conn, path, opts, profile, k, why, raw, &sha256, &export, &clock,
+            conn, path, opts, profile, k, why, raw, &sha256, &export, &clock, false,
         )?);
     }
     // A kind none of whose rows the file holds is left out (unless it is the only one).
@@ -201,6 +214,7 @@ fn prepare_kind(
     sha256: &str,
     export: &read::Export,
     clock: &crate::ui::Phases,
+    in_table: bool,
 ) -> Result<Prepared> {
     let idx = HeaderIndex::new(&raw.headers);
     let columns = table_columns(conn, &kind.table)?;
@@ -409,8 +423,9 @@ fn prepare_kind(
         .iter()
         .rposition(|h| !h.trim().is_empty())
         .map_or(0, |i| i + 1);
-    // A large file's records go to DuckDB as they are mapped (`spill`).
-    let mut spill = Spill::new(conn, &kind.table, &columns);
+    // A large file's records go to DuckDB as they are mapped (`spill`),
+    // straight into the table when they may.
+    let mut spill = Spill::new(conn, &kind.table, &columns, &present, in_table);
     let mut mapped = map_rows(
         &mapper,
         named,
@@ -436,14 +451,26 @@ fn prepare_kind(
         mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| (), &mut spill)?;
     }
     warnings.extend(warning);
+    let mut finish = spill.finish(&mut mapped.records)?;
+    if let Finish::Again = finish {
+        // A direct spill that could not stay direct: into a stage this time.
+        let mut spill = Spill::new(conn, &kind.table, &columns, &present, false);
+        raw = export.open()?;
+        mapped = map_rows(&mapper, named, Vec::new(), &mut raw, |_| (), &mut spill)?;
+        finish = spill.finish(&mut mapped.records)?;
+    }
     let Mapped {
-        mut records,
+        records,
         rejects,
         skipped,
         unmapped,
         rows_read,
     } = mapped;
-    let spilled = spill.finish(&mut records)?;
+    let spilled = match finish {
+        Finish::Held => None,
+        Finish::Spilled(s) => Some(s),
+        Finish::Again => bail!("{}: mapped twice without a stage", path.display()),
+    };
     let mapped_rows = spilled.as_ref().map_or(records.len() as u64, |s| s.rows);
     let updated_pos = columns.iter().position(|c| c.name == "updated_at");
     clock.lap("map");
@@ -627,7 +654,7 @@ pub fn import_files(
         let started = std::time::Instant::now();
         // A mixed export is one load per record kind, each in its own transaction.
         let mut loaded = 0;
-        let res = prepare(conn, f, opts).and_then(|prepared| {
+        let res = prepare_to_load(conn, f, opts).and_then(|prepared| {
             for p in prepared {
                 progress.message(format!("{}: loading {} rows", f.display(), prepared_rows(&p)));
                 let s = load::load(conn, p)?;
@@ -639,6 +666,11 @@ pub fn import_files(
             }
             Ok(())
         });
+        if res.is_err() {
+            // A direct spill's transaction, should an error have left it
+            // open (none is, else: refused, harmlessly).
+            spill::roll_back(conn);
+        }
         progress.step("");
         crate::ui::verbose(1, format!("{}: {:.2} s", f.display(), started.elapsed().as_secs_f64()));
         if let Err(e) = res {

@@ -14,9 +14,26 @@
 //! CIs, release flag, version counters) and folded in memory, as a file
 //! below the threshold is.
 //!
-//! The tables are filled outside any transaction, one statement at a time:
-//! see `load.rs` on the DuckDB defect that forbids filling, in the
-//! transaction that created it, a table created empty.
+//! The tables are filled outside any transaction, one statement at a time
+//! (temporary tables belong to the connection: nothing reaches the warehouse).
+//!
+//! A first import of its sources needs no stage at all: every record is an
+//! insert. When the table (and, for changes, `change_cis`) holds none of the
+//! sources of the first batch, and the caller allows it (`InTable`), the spill
+//! opens the file's transaction and inserts each batch straight into the
+//! table, stamped with the file's batch id, and its CI rows into
+//! `change_cis`; the load then records the batch and commits. The records
+//! are written once instead of twice (into the stage, then from it), and no
+//! stage grows in DuckDB's temporary files. It stops being direct, rolls back
+//! and asks for the file to be mapped again into a stage (`Finish::Again`)
+//! when a later batch names a source the first did not, or when the keys
+//! repeat (the versions must be folded first). An error, or a spill dropped
+//! before its load, rolls the transaction back: the warehouse is as it was.
+//! Its inserts keep DuckDB's insertion order: then each statement continues
+//! the row group the last one left (10M changes: 82 row groups, as many as a
+//! single insert). Unordered, each statement left part-filled row groups of
+//! its own (127), the file grew by half, and closing the warehouse took 11 s
+//! more to rewrite them.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -24,7 +41,7 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value};
 
-use super::load::{CI_COLUMNS, ci_rows, link_releases, text_columns};
+use super::load::{CI_COLUMNS, ci_rows, create_stage, holds_any, link_releases, qi, text_columns};
 use super::{Cell, ColType, Column, Record, key_column};
 
 /// Records held before a file starts to spill, and spilled at a time.
@@ -45,8 +62,16 @@ pub(super) struct Spill<'c> {
     canonical: String,
     columns: Vec<Column>,
     names: Vec<String>,
+    /// The columns the file provides (the others are left to the table).
+    present: Vec<bool>,
     at: usize,
     created: bool,
+    /// Whether the spill may insert straight into the table (see the module note).
+    may_go_in: bool,
+    /// Inserting straight into the table, in the transaction it opened.
+    in_table: Option<Direct>,
+    /// It stopped being direct: the file must be mapped again.
+    again: bool,
     /// The tables outlive the spill (handed to the load).
     keep: bool,
     /// Records spilled.
@@ -66,6 +91,43 @@ pub struct Spilled {
     pub rows: u64,
     pub sources: BTreeSet<String>,
     pub releases: Vec<Record>,
+    /// The records are in the table already, in the transaction left open
+    /// for the load to finish.
+    pub in_table: Option<InTable>,
+}
+
+/// A spill that went straight into the table (see the module note).
+#[derive(Debug, Clone, Copy)]
+pub struct InTable {
+    /// The batch its rows carry.
+    pub batch_id: i64,
+    /// Its CI rows went into `change_cis` too (else they are in `{table}_cis`).
+    pub cis: bool,
+}
+
+/// The open transaction of a direct spill, and the sources it checked.
+struct Direct {
+    to: InTable,
+    sources: BTreeSet<String>,
+}
+
+/// How a file's mapping ended (`Spill::finish`).
+pub(super) enum Finish {
+    /// Nothing is spilled: the records are held in memory.
+    Held,
+    Spilled(Spilled),
+    /// A direct spill rolled back: map the file again, not direct.
+    Again,
+}
+
+/// A new import batch id.
+pub(super) fn next_batch(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("select nextval('import_batch_seq')", [], |r| r.get(0))?)
+}
+
+/// Roll back a direct spill's transaction.
+pub(super) fn roll_back(conn: &Connection) {
+    let _ = conn.execute_batch("rollback");
 }
 
 impl Spilled {
@@ -75,7 +137,16 @@ impl Spilled {
 }
 
 impl<'c> Spill<'c> {
-    pub(super) fn new(conn: &'c Connection, canonical: &str, columns: &[Column]) -> Spill<'c> {
+    /// `present`: the columns the file provides; `may_go_in`: whether the
+    /// records may go straight into the table (in a transaction the load
+    /// must finish: see the module note).
+    pub(super) fn new(
+        conn: &'c Connection,
+        canonical: &str,
+        columns: &[Column],
+        present: &[bool],
+        may_go_in: bool,
+    ) -> Spill<'c> {
         static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Spill {
@@ -84,8 +155,12 @@ impl<'c> Spill<'c> {
             canonical: canonical.to_owned(),
             columns: columns.to_vec(),
             names: columns.iter().map(|c| c.name.clone()).collect(),
+            present: present.to_vec(),
             at: spill_at(),
             created: false,
+            may_go_in,
+            in_table: None,
+            again: false,
             keep: false,
             rows: 0,
             sources: BTreeSet::new(),
@@ -99,16 +174,13 @@ impl<'c> Spill<'c> {
         if records.is_empty() || (records.len() < self.at && !(all && self.created)) {
             return Ok(());
         }
-        if !self.created {
-            self.create()?;
-        }
         let mut batch = std::mem::take(records);
-        // A record that is also a release links to itself, as `load` links
-        // the records held in memory.
-        if link_releases(&self.names, &mut batch).is_some() {
-            self.releases.extend(batch.iter().filter(|r| r.release).cloned());
+        if self.again {
+            // Rolled back: the file is mapped again.
+            return Ok(());
         }
         let src = self.names.iter().position(|n| n == "source").context("source")?;
+        let before = self.sources.len();
         for r in &batch {
             if let Cell::Text(s) = &r.values[src]
                 && !self.sources.contains(&**s)
@@ -116,14 +188,55 @@ impl<'c> Spill<'c> {
                 self.sources.insert(s.to_string());
             }
         }
+        if !self.created {
+            self.create()?;
+        }
+        if let Some(d) = &self.in_table
+            && self.sources.len() > before
+            && !self.sources.is_subset(&d.sources)
+        {
+            crate::ui::verbose(
+                1,
+                format!(
+                    "{}: a source the first rows did not name; mapping the file again",
+                    self.canonical
+                ),
+            );
+            self.give_up();
+            return Ok(());
+        }
+        // A record that is also a release links to itself, as `load` links
+        // the records held in memory.
+        if link_releases(&self.names, &mut batch).is_some() {
+            self.releases.extend(batch.iter().filter(|r| r.release).cloned());
+        }
         if self.canonical == "changes" {
             let cis = ci_rows(&self.names, &batch)?;
-            super::feed::insert(
+            let columns = text_columns(&CI_COLUMNS);
+            if self.in_table.as_ref().is_some_and(|d| d.to.cis) {
+                let list = CI_COLUMNS.join(", ");
+                super::feed::insert_select(self.conn, &format!("main.change_cis ({list})"), &list, &columns, cis)?;
+            } else {
+                super::feed::insert(self.conn, &format!("temp.main.{}_cis", self.table), &columns, cis)?;
+            }
+        }
+        if let Some(d) = &self.in_table {
+            self.rows += batch.len() as u64;
+            let list = self
+                .names
+                .iter()
+                .zip(&self.present)
+                .filter(|(_, p)| **p)
+                .map(|(n, _)| qi(n))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return super::feed::insert_select(
                 self.conn,
-                &format!("temp.main.{}_cis", self.table),
-                &text_columns(&CI_COLUMNS),
-                cis,
-            )?;
+                &format!("main.{} ({list}, batch_id)", qi(&self.canonical)),
+                &format!("{list}, {}", d.to.batch_id),
+                &self.columns,
+                batch,
+            );
         }
         // Version counters break ties when versions of a record are folded.
         let versions: Vec<Record> = batch
@@ -156,28 +269,68 @@ impl<'c> Spill<'c> {
         super::feed::insert(self.conn, &format!("temp.main.{}", self.table), &self.columns, batch)
     }
 
+    /// The spill's tables, before the first batch (whose sources are
+    /// `self.sources`); or, if it may, the transaction of a direct spill and
+    /// the tables it still needs. (Declared with column lists: they may be
+    /// filled inside that transaction; see `load.rs`.)
     fn create(&mut self) -> Result<()> {
-        let t = &self.table;
-        self.conn.execute_batch(&format!(
-            "create or replace temp table {t} as select * exclude (batch_id), 0::bigint as _line from main.\"{c}\" limit 0",
-            c = self.canonical
-        ))?;
-        if self.canonical == "changes" {
-            self.conn.execute_batch(&format!(
-                "create or replace temp table {t}_cis (source varchar, change_id varchar, ci varchar, _line bigint)"
-            ))?;
+        let sources = || self.sources.iter().map(String::as_str);
+        if self.may_go_in && !holds_any(self.conn, &self.canonical, sources())? {
+            let cis = self.canonical == "changes" && !holds_any(self.conn, "change_cis", sources())?;
+            self.conn.execute_batch("begin transaction")?;
+            self.in_table = Some(Direct {
+                to: InTable { batch_id: 0, cis },
+                sources: self.sources.clone(),
+            });
         }
-        self.conn.execute_batch(&format!(
-            "create or replace temp table {t}_ver (version varchar, _line bigint)"
-        ))?;
         self.created = true;
-        Ok(())
+        let t = &self.table;
+        let res = (|| -> Result<()> {
+            if let Some(d) = &mut self.in_table {
+                d.to.batch_id = next_batch(self.conn)?;
+                crate::ui::verbose(
+                    2,
+                    format!(
+                        "{}: a first import of its sources: records straight into the table{}",
+                        self.canonical,
+                        if d.to.cis { ", CI rows into change_cis" } else { "" }
+                    ),
+                );
+            } else {
+                create_stage(self.conn, t, &self.canonical)?;
+                self.conn.execute_batch(&format!(
+                    "create or replace temp table {t}_ver (version varchar, _line bigint)"
+                ))?;
+            }
+            if self.canonical == "changes" && !self.in_table.as_ref().is_some_and(|d| d.to.cis) {
+                self.conn.execute_batch(&format!(
+                    "create or replace temp table {t}_cis (source varchar, change_id varchar, ci varchar, _line bigint)"
+                ))?;
+            }
+            Ok(())
+        })();
+        if res.is_err() && self.in_table.take().is_some() {
+            roll_back(self.conn);
+        }
+        res
+    }
+
+    /// Stop a direct spill: roll back, and have the file mapped again.
+    fn give_up(&mut self) {
+        if self.in_table.take().is_some() {
+            roll_back(self.conn);
+        }
+        self.again = true;
     }
 
     /// Start again (the file is mapped once more).
     pub(super) fn reset(&mut self) {
+        if self.in_table.take().is_some() {
+            roll_back(self.conn);
+        }
         self.drop_tables();
         self.created = false;
+        self.again = false;
         self.rows = 0;
         self.sources.clear();
         self.releases.clear();
@@ -193,29 +346,45 @@ impl<'c> Spill<'c> {
     /// After mapping: `None` if nothing spilled (the records are in memory);
     /// else the spilled records if their keys are distinct, or, when they
     /// repeat, the records read back (in file order) for folding.
-    pub(super) fn finish(self, rest: &mut Vec<Record>) -> Result<Option<Spilled>> {
+    pub(super) fn finish(self, rest: &mut Vec<Record>) -> Result<Finish> {
         if !self.created {
-            return Ok(None);
+            return Ok(Finish::Held);
         }
         let mut this = self;
         this.take(rest, true)?;
-        let key = key_column(&this.canonical);
+        if this.again {
+            return Ok(Finish::Again);
+        }
+        let key = qi(key_column(&this.canonical));
+        let within = match &this.in_table {
+            Some(d) => format!("main.{} where batch_id = {}", qi(&this.canonical), d.to.batch_id),
+            None => format!("temp.{}", this.table),
+        };
         let repeats: i64 = this.conn.query_row(
-            &format!("select count(*) - count(distinct \"{key}\") from temp.{}", this.table),
+            &format!("select count(*) - count(distinct {key}) from {within}"),
             [],
             |r| r.get(0),
         )?;
         if repeats == 0 {
             this.keep = true;
-            return Ok(Some(Spilled {
+            return Ok(Finish::Spilled(Spilled {
                 table: this.table.clone(),
                 rows: this.rows,
                 sources: std::mem::take(&mut this.sources),
                 releases: std::mem::take(&mut this.releases),
+                in_table: this.in_table.take().map(|d| d.to),
             }));
         }
+        if this.in_table.is_some() {
+            crate::ui::verbose(
+                1,
+                format!("{}: keys repeat; mapping the file again to fold them", this.canonical),
+            );
+            this.give_up();
+            return Ok(Finish::Again);
+        }
         *rest = this.read_back()?;
-        Ok(None)
+        Ok(Finish::Held)
     }
 
     /// The spilled records, in file order, with their CIs and release flags.
@@ -280,6 +449,9 @@ impl<'c> Spill<'c> {
 
 impl Drop for Spill<'_> {
     fn drop(&mut self) {
+        if self.in_table.take().is_some() {
+            roll_back(self.conn);
+        }
         if self.created && !self.keep {
             self.drop_tables();
         }
@@ -363,10 +535,13 @@ mod tests {
     fn spilled_past_row_groups_scans_whole() {
         let (wh, columns) = scratch();
         let n = 250_000;
-        let mut spill = Spill::new(&wh.conn, "changes", &columns);
+        let mut spill = Spill::new(&wh.conn, "changes", &columns, &vec![true; columns.len()], false);
         spill.at = 100_000;
         let mut batch = map_into(&mut spill, changes(&columns, n, n));
-        let s = spill.finish(&mut batch).unwrap().expect("distinct keys stay spilled");
+        let Finish::Spilled(s) = spill.finish(&mut batch).unwrap() else {
+            panic!("distinct keys stay spilled")
+        };
+        assert!(s.in_table.is_none());
         assert!(batch.is_empty());
         assert_eq!(s.rows, n as u64);
         assert_eq!(s.sources.iter().collect::<Vec<_>>(), ["s"]);
@@ -402,11 +577,11 @@ mod tests {
     fn repeated_keys_are_read_back_whole() {
         let (wh, columns) = scratch();
         let original = changes(&columns, 1000, 400);
-        let mut spill = Spill::new(&wh.conn, "changes", &columns);
+        let mut spill = Spill::new(&wh.conn, "changes", &columns, &vec![true; columns.len()], false);
         spill.at = 64;
         let mut batch = map_into(&mut spill, original.clone());
         let table = spill.table.clone();
-        assert!(spill.finish(&mut batch).unwrap().is_none());
+        assert!(matches!(spill.finish(&mut batch).unwrap(), Finish::Held));
         let release = columns.iter().position(|c| c.name == "release_id").unwrap();
         let id = columns.iter().position(|c| c.name == "change_id").unwrap();
         assert_eq!(batch.len(), original.len());
@@ -428,5 +603,134 @@ mod tests {
             )
             .unwrap();
         assert_eq!(left, 0, "the spill tables are dropped");
+    }
+
+    /// A direct spill (`may_go_in`) of `records` into the changes of `wh`,
+    /// `at` records at a time; how it finished.
+    fn go_in(wh: &Warehouse, columns: &[Column], records: Vec<Record>, at: usize) -> Finish {
+        let mut spill = Spill::new(&wh.conn, "changes", columns, &vec![true; columns.len()], true);
+        spill.at = at;
+        let mut held = map_into(&mut spill, records);
+        spill.finish(&mut held).unwrap()
+    }
+
+    /// No transaction is open on `conn` (duckdb-rs's `is_autocommit` always
+    /// says so): DuckDB begins one. (Inside one, the refusal aborts it.)
+    fn closed(conn: &Connection) -> bool {
+        let began = conn.execute_batch("begin transaction").is_ok();
+        if began {
+            conn.execute_batch("rollback").unwrap();
+        }
+        began
+    }
+
+    fn count(wh: &Warehouse, sql: &str) -> i64 {
+        wh.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// A first import's records go straight into the table, past several row
+    /// groups, in a transaction left open for the load: a rollback leaves
+    /// nothing, and no stage is left in DuckDB.
+    #[test]
+    fn first_import_goes_into_the_table_in_an_open_transaction() {
+        let (wh, columns) = scratch();
+        let n = 250_000;
+        let Finish::Spilled(s) = go_in(&wh, &columns, changes(&columns, n, n), 100_000) else {
+            panic!("distinct keys stay spilled")
+        };
+        let to = s.in_table.expect("straight into the table");
+        assert!(to.cis, "change_cis held nothing of the source");
+        // Uncommitted: another connection sees none of it.
+        let other = wh.conn.try_clone().unwrap();
+        let seen = |c: &Connection| -> i64 { c.query_row("select count(*) from changes", [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            (seen(&wh.conn), seen(&other)),
+            (n as i64, 0),
+            "the transaction is left open"
+        );
+        assert_eq!(s.rows, n as u64);
+        assert_eq!(s.releases.len(), n.div_ceil(7));
+        let b = to.batch_id;
+        // Every row seen by scans (see `spilled_past_row_groups_scans_whole`).
+        assert_eq!(
+            count(
+                &wh,
+                &format!("select count(*) from (select * from changes where batch_id = {b} limit 1000000)")
+            ),
+            n as i64
+        );
+        assert_eq!(
+            count(
+                &wh,
+                "select sum(epoch(actual_end))::bigint - 1700000000::bigint * 250000 from changes"
+            ),
+            (n as i64 - 1) * n as i64 / 2
+        );
+        assert_eq!(
+            count(&wh, "select count(*) from changes where release_id = change_id"),
+            n.div_ceil(7) as i64
+        );
+        assert_eq!(
+            count(&wh, "select count(*) from change_cis"),
+            n as i64 + n.div_ceil(10) as i64
+        );
+        assert_eq!(
+            count(&wh, "select count(*) from duckdb_tables() where temporary"),
+            0,
+            "no stage"
+        );
+        roll_back(&wh.conn);
+        assert!(closed(&wh.conn));
+        assert_eq!(count(&wh, "select count(*) from changes"), 0);
+        assert_eq!(count(&wh, "select count(*) from change_cis"), 0);
+    }
+
+    /// A direct spill that cannot stay direct rolls back and asks for the
+    /// file again: keys that repeat (to fold), a source the first batch did
+    /// not name (the table may hold it), a spill dropped before its load.
+    /// Each leaves the warehouse as it was, outside any transaction.
+    #[test]
+    fn direct_spill_rolls_back_when_it_cannot_stay_direct() {
+        let (wh, columns) = scratch();
+        let unchanged = |wh: &Warehouse| {
+            assert!(closed(&wh.conn));
+            assert_eq!(count(wh, "select count(*) from changes"), 0);
+            assert_eq!(count(wh, "select count(*) from change_cis"), 0);
+        };
+        assert!(matches!(
+            go_in(&wh, &columns, changes(&columns, 1000, 400), 64),
+            Finish::Again
+        ));
+        unchanged(&wh);
+        let src = columns.iter().position(|c| c.name == "source").unwrap();
+        let mut two = changes(&columns, 1000, 1000);
+        for r in &mut two[500..] {
+            r.values[src] = Cell::Text("t".into());
+        }
+        assert!(matches!(go_in(&wh, &columns, two, 64), Finish::Again));
+        unchanged(&wh);
+        {
+            let mut spill = Spill::new(&wh.conn, "changes", &columns, &vec![true; columns.len()], true);
+            spill.at = 64;
+            map_into(&mut spill, changes(&columns, 1000, 1000));
+            assert_eq!(count(&wh, "select count(*) from changes"), 1000 - 1000 % 64);
+        }
+        unchanged(&wh);
+    }
+
+    /// A table that holds the source already: a stage, as before.
+    #[test]
+    fn direct_spill_only_for_a_first_import() {
+        let (wh, columns) = scratch();
+        wh.conn
+            .execute_batch("insert into changes (source, change_id) values ('s', 'old')")
+            .unwrap();
+        let Finish::Spilled(s) = go_in(&wh, &columns, changes(&columns, 1000, 1000), 64) else {
+            panic!("distinct keys stay spilled")
+        };
+        assert!(s.in_table.is_none());
+        assert!(closed(&wh.conn));
+        assert_eq!(count(&wh, &format!("select count(*) from temp.{}", s.table)), 1000);
+        assert_eq!(count(&wh, "select count(*) from changes"), 1);
     }
 }

@@ -128,6 +128,12 @@ impl Warehouse {
 /// is reported as `committing`), rolled back when it fails, its error returned.
 pub fn in_transaction<T>(conn: &Connection, committing: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     conn.execute_batch("begin transaction")?;
+    commit_or_roll_back(conn, committing, f)
+}
+
+/// Finish the transaction open on `conn` with `f`: commit if it succeeds,
+/// else roll back.
+pub fn commit_or_roll_back<T>(conn: &Connection, committing: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match f() {
         Ok(v) => {
             conn.execute_batch("commit").with_context(|| committing.to_owned())?;

@@ -20,24 +20,29 @@ pub enum ColType {
 
 /// Canonical columns of `table` (without the bookkeeping `batch_id`), from the warehouse.
 pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<Column>> {
-    let mut stmt = conn.prepare(
-        "select column_name, data_type from information_schema.columns \
-         where table_schema = 'main' and table_name = ? and column_name <> 'batch_id' \
-         order by ordinal_position",
-    )?;
-    let cols = stmt
-        .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<duckdb::Result<Vec<_>>>()?;
-    Ok(cols
+    Ok(column_types(conn, table)?
         .into_iter()
         .map(|(name, ty)| Column {
-            name,
             ty: match ty.as_str() {
                 "TIMESTAMP" => ColType::Timestamp,
                 "INTEGER" | "BIGINT" => ColType::Int,
                 "BOOLEAN" => ColType::Bool,
                 _ => ColType::Text,
             },
+            name,
         })
         .collect())
+}
+
+/// The columns of `main.{table}` (without `batch_id`) and their DuckDB types
+/// as DDL spells them, in order.
+pub fn column_types(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "select column_name, data_type from information_schema.columns \
+         where table_schema = 'main' and table_name = ? and column_name <> 'batch_id' \
+         order by ordinal_position",
+    )?;
+    Ok(stmt
+        .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<duckdb::Result<Vec<_>>>()?)
 }
