@@ -163,31 +163,55 @@ fn replace_rows(table: &str, key: &str, rows: &str) -> String {
     )
 }
 
+/// The columns of `names` that `present` marks.
+pub(super) fn present_columns<'a>(names: &'a [String], present: &[bool]) -> Vec<&'a String> {
+    names.iter().zip(present).filter(|(_, p)| **p).map(|(n, _)| n).collect()
+}
+
+/// Insert `records` (their columns: `columns`) straight into `main.{table}`:
+/// the columns `list` names (quoted, comma-separated), and `batch_id`.
+pub(super) fn insert_records(
+    conn: &Connection,
+    table: &str,
+    list: &str,
+    columns: &[super::Column],
+    records: Vec<Record>,
+    batch_id: i64,
+) -> Result<()> {
+    super::feed::insert_select(
+        conn,
+        &format!("main.{t} ({list}, batch_id)", t = qi(table)),
+        &format!("{list}, {batch_id}"),
+        columns,
+        records,
+    )
+}
+
+/// CI rows (`ci_rows`) straight into `change_cis`.
+pub(super) fn insert_cis(conn: &Connection, rows: Vec<Record>) -> Result<()> {
+    let list = CI_COLUMNS.join(", ");
+    super::feed::insert_select(
+        conn,
+        &format!("main.change_cis ({list})"),
+        &list,
+        &text_columns(&CI_COLUMNS),
+        rows,
+    )
+}
+
 /// Merge a stage into its table; the classification is left in `{stage}_class`
 /// (`_line`, `source`, `key`, `class`).
 fn merge(conn: &Connection, st: &mut Stage, batch_id: i64) -> Result<MergeCounts> {
     let (stage, table) = (st.stage, st.table.as_str());
     let key = key_column(table);
-    let cols: Vec<&String> = st
-        .names
-        .iter()
-        .zip(&st.present)
-        .filter(|(_, p)| **p)
-        .map(|(n, _)| n)
-        .collect();
+    let cols = present_columns(&st.names, &st.present);
     let list = cols.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
     if let Some(direct) = &mut st.direct {
         let inserted = match direct {
             Direct::Records(columns, records) => {
                 let records = std::mem::take(records);
                 let inserted = records.len() as u64;
-                super::feed::insert_select(
-                    conn,
-                    &format!("main.{t} ({list}, batch_id)", t = qi(table)),
-                    &format!("{list}, {batch_id}"),
-                    columns,
-                    records,
-                )?;
+                insert_records(conn, table, &list, columns, records, batch_id)?;
                 inserted
             }
             Direct::Inserted(n) => *n,
@@ -494,13 +518,7 @@ fn load_in_tx(
         let list = CI_COLUMNS.join(", ");
         match direct {
             DirectCis::Done => Ok(()),
-            DirectCis::Records(rows) => super::feed::insert_select(
-                conn,
-                &format!("main.change_cis ({list})"),
-                &list,
-                &text_columns(&CI_COLUMNS),
-                rows,
-            ),
+            DirectCis::Records(rows) => insert_cis(conn, rows),
             DirectCis::Spilled => conn
                 .execute_batch(&format!(
                     "insert into main.change_cis ({list}) select {list} from temp.stage_cis;

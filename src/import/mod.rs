@@ -667,8 +667,9 @@ pub fn import_files(
             Ok(())
         });
         if res.is_err() {
-            // A direct spill's transaction, should an error have left it
-            // open (none is, else: refused, harmlessly).
+            // A guard: the spill and the load roll back a direct spill's
+            // transaction themselves; with none open, DuckDB refuses this
+            // harmlessly.
             spill::roll_back(conn);
         }
         progress.step("");

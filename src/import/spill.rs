@@ -41,7 +41,10 @@ use anyhow::{Context, Result};
 use duckdb::Connection;
 use duckdb::types::{TimeUnit, Value};
 
-use super::load::{CI_COLUMNS, ci_rows, create_stage, holds_any, link_releases, qi, text_columns};
+use super::load::{
+    CI_COLUMNS, ci_rows, create_stage, holds_any, insert_cis, insert_records, link_releases, present_columns, qi,
+    text_columns,
+};
 use super::{Cell, ColType, Column, Record, key_column};
 
 /// Records held before a file starts to spill, and spilled at a time.
@@ -62,8 +65,9 @@ pub(super) struct Spill<'c> {
     canonical: String,
     columns: Vec<Column>,
     names: Vec<String>,
-    /// The columns the file provides (the others are left to the table).
-    present: Vec<bool>,
+    /// The columns the file provides, as a direct spill inserts them
+    /// (quoted, comma-separated; the others are left to the table).
+    list: String,
     at: usize,
     created: bool,
     /// Whether the spill may insert straight into the table (see the module note).
@@ -149,13 +153,18 @@ impl<'c> Spill<'c> {
     ) -> Spill<'c> {
         static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         Spill {
             conn,
             table: format!("spill_{n}"),
             canonical: canonical.to_owned(),
             columns: columns.to_vec(),
-            names: columns.iter().map(|c| c.name.clone()).collect(),
-            present: present.to_vec(),
+            list: present_columns(&names, present)
+                .iter()
+                .map(|n| qi(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            names,
             at: spill_at(),
             created: false,
             may_go_in,
@@ -214,28 +223,20 @@ impl<'c> Spill<'c> {
             let cis = ci_rows(&self.names, &batch)?;
             let columns = text_columns(&CI_COLUMNS);
             if self.in_table.as_ref().is_some_and(|d| d.to.cis) {
-                let list = CI_COLUMNS.join(", ");
-                super::feed::insert_select(self.conn, &format!("main.change_cis ({list})"), &list, &columns, cis)?;
+                insert_cis(self.conn, cis)?;
             } else {
                 super::feed::insert(self.conn, &format!("temp.main.{}_cis", self.table), &columns, cis)?;
             }
         }
         if let Some(d) = &self.in_table {
             self.rows += batch.len() as u64;
-            let list = self
-                .names
-                .iter()
-                .zip(&self.present)
-                .filter(|(_, p)| **p)
-                .map(|(n, _)| qi(n))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return super::feed::insert_select(
+            return insert_records(
                 self.conn,
-                &format!("main.{} ({list}, batch_id)", qi(&self.canonical)),
-                &format!("{list}, {}", d.to.batch_id),
+                &self.canonical,
+                &self.list,
                 &self.columns,
                 batch,
+                d.to.batch_id,
             );
         }
         // Version counters break ties when versions of a record are folded.
