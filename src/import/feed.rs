@@ -190,3 +190,74 @@ pub fn insert_select(
     }
     res.with_context(|| format!("inserting records into {target}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings around DuckDB's 12-byte inline limit, ASCII and not, read back
+    /// as written, equal to the same constants, grouped and ordered as
+    /// DuckDB's own strings are (an inlined string's padding must be zero:
+    /// comparisons read all 16 bytes), and NULLs beside them.
+    #[test]
+    fn strings_in_place_and_on_the_heap_read_back_and_compare() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("create table t (s varchar, _line bigint)").unwrap();
+        let values: Vec<Option<&str>> = vec![
+            Some(""),
+            Some("a"),
+            Some("elevenbytes"),
+            Some("twelve bytes"),
+            Some("thirteen byte"),
+            Some("ünïcödé"),
+            Some("ünïcödé1"),
+            Some("ünïcödé12"),
+            None,
+            Some("a much longer value, well past the inline limit"),
+            Some("elevenbytes"),
+        ];
+        let records: Vec<Record> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                line: i as u64 + 2,
+                values: vec![v.map_or(Cell::Null, |s| Cell::Text(s.into()))],
+                cis: Vec::new(),
+                version: Vec::new(),
+                release: false,
+            })
+            .collect();
+        let columns = [Column {
+            name: "s".to_owned(),
+            ty: ColType::Text,
+        }];
+        insert(&conn, "t", &columns, records).unwrap();
+        let mut stmt = conn.prepare("select s from t order by _line").unwrap();
+        let back: Vec<Option<String>> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(back, values.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>());
+        for v in values.iter().flatten() {
+            let n: i64 = conn
+                .query_row("select count(*) from t where s = ?", [v], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, if *v == "elevenbytes" { 2 } else { 1 }, "{v:?}");
+            let own: i64 = conn
+                .query_row(
+                    "select count(*) from t where s = (select any_value(x) from (select ?::varchar as x))",
+                    [v],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(own, n, "{v:?}");
+        }
+        let (groups, first, last): (i64, String, String) = conn
+            .query_row("select count(distinct s), min(s), max(s) from t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((groups, first.as_str(), last.as_str()), (9, "", "ünïcödé12"));
+        let lengths: i64 = conn
+            .query_row("select sum(strlen(s)) from t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(lengths, values.iter().flatten().map(|s| s.len() as i64).sum::<i64>());
+    }
+}
