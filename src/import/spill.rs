@@ -221,10 +221,10 @@ impl<'c> Spill<'c> {
         }
         if self.canonical == "changes" {
             let cis = ci_rows(&self.names, &batch)?;
-            let columns = text_columns(&CI_COLUMNS);
             if self.in_table.as_ref().is_some_and(|d| d.to.cis) {
                 insert_cis(self.conn, cis)?;
             } else {
+                let columns = text_columns(&CI_COLUMNS);
                 super::feed::insert(self.conn, &format!("temp.main.{}_cis", self.table), &columns, cis)?;
             }
         }
@@ -310,25 +310,28 @@ impl<'c> Spill<'c> {
             }
             Ok(())
         })();
-        if res.is_err() && self.in_table.take().is_some() {
-            roll_back(self.conn);
+        if res.is_err() {
+            self.end_direct();
         }
         res
     }
 
-    /// Stop a direct spill: roll back, and have the file mapped again.
-    fn give_up(&mut self) {
+    /// Roll back a direct spill's transaction, if one is open.
+    fn end_direct(&mut self) {
         if self.in_table.take().is_some() {
             roll_back(self.conn);
         }
+    }
+
+    /// Stop a direct spill: roll back, and have the file mapped again.
+    fn give_up(&mut self) {
+        self.end_direct();
         self.again = true;
     }
 
     /// Start again (the file is mapped once more).
     pub(super) fn reset(&mut self) {
-        if self.in_table.take().is_some() {
-            roll_back(self.conn);
-        }
+        self.end_direct();
         self.drop_tables();
         self.created = false;
         self.again = false;
@@ -450,9 +453,7 @@ impl<'c> Spill<'c> {
 
 impl Drop for Spill<'_> {
     fn drop(&mut self) {
-        if self.in_table.take().is_some() {
-            roll_back(self.conn);
-        }
+        self.end_direct();
         if self.created && !self.keep {
             self.drop_tables();
         }
