@@ -7,11 +7,14 @@
 //! under a fresh id and runs `insert into <stage> select * from
 //! relkpi_records(<id>)`; the function takes them out of the registry when the
 //! statement binds, so nothing outlives the statement, and frees them a
-//! vector at a time as it writes them.
+//! vector at a time as it writes them. A stream (`stream`) is the same
+//! function reading batches from a channel until its sender hangs up, on two
+//! DuckDB threads.
 
 use std::collections::HashMap;
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -30,9 +33,36 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The records of one statement, not yet read. Each vector's records are
 /// freed once written, so a file's records shrink as DuckDB takes them.
 struct Feed {
-    records: Mutex<std::vec::IntoIter<Record>>,
+    records: Mutex<Source>,
     /// The records' columns, in order; `_line` follows.
     columns: Vec<Column>,
+    /// DuckDB threads that may read it at once (`stream`: 2).
+    threads: u64,
+}
+
+/// Where a feed's records come from: held whole, or handed over a batch at a
+/// time by a thread still mapping the file (`stream`), until it hangs up.
+struct Source {
+    held: std::vec::IntoIter<Record>,
+    more: Option<Receiver<Vec<Record>>>,
+}
+
+impl Source {
+    /// Up to `n` records, fewer only at the end.
+    fn take(&mut self, n: usize) -> Vec<Record> {
+        let mut rows: Vec<Record> = self.held.by_ref().take(n).collect();
+        while rows.len() < n {
+            let Some(rx) = &self.more else { break };
+            match rx.recv() {
+                Ok(batch) => {
+                    self.held = batch.into_iter();
+                    rows.extend(self.held.by_ref().take(n - rows.len()));
+                }
+                Err(_) => self.more = None,
+            }
+        }
+        rows
+    }
 }
 
 struct RecordsFunction;
@@ -62,7 +92,10 @@ impl VTab for RecordsFunction {
         Ok(feed)
     }
 
-    fn init(_: &InitInfo) -> Result<Self::InitData, Box<dyn Error>> {
+    fn init(info: &InitInfo) -> Result<Self::InitData, Box<dyn Error>> {
+        // SAFETY: the bind data is this function's `BindData`, set by `bind`.
+        let feed = unsafe { &*info.get_bind_data::<Arc<Feed>>() };
+        info.set_max_threads(feed.threads);
         Ok(())
     }
 
@@ -73,9 +106,7 @@ impl VTab for RecordsFunction {
             .records
             .lock()
             .map_err(|_| "relkpi_records: records poisoned")?
-            .by_ref()
-            .take(capacity)
-            .collect();
+            .take(capacity);
         for (c, Column { name, ty }) in feed.columns.iter().enumerate() {
             let mut v = output.flat_vector(c);
             // SAFETY: column `c` exists (declared in `bind`), so the chunk's
@@ -159,6 +190,37 @@ pub fn insert_select(
     columns: &[Column],
     records: Vec<Record>,
 ) -> Result<()> {
+    let source = Source {
+        held: records.into_iter(),
+        more: None,
+    };
+    run(conn, target, select, columns, source, 1)
+}
+
+/// `insert_select` of records handed over a batch at a time on `batches`
+/// until its sender hangs up, read by two DuckDB threads at once. DuckDB
+/// inserts them in parallel only when it need not keep their order: the
+/// statement runs with `preserve_insertion_order` off, and the rows reach the
+/// table in no set order (each thread fills row groups of its own, from the
+/// batches' vectors as it takes them).
+pub fn stream(
+    conn: &Connection,
+    target: &str,
+    select: &str,
+    columns: &[Column],
+    batches: Receiver<Vec<Record>>,
+) -> Result<()> {
+    let source = Source {
+        held: Vec::new().into_iter(),
+        more: Some(batches),
+    };
+    conn.execute_batch("set preserve_insertion_order = false")?;
+    let res = run(conn, target, select, columns, source, 2);
+    let reset = conn.execute_batch("reset preserve_insertion_order");
+    res.and(reset.map_err(Into::into))
+}
+
+fn run(conn: &Connection, target: &str, select: &str, columns: &[Column], source: Source, threads: u64) -> Result<()> {
     let registered: bool = conn.query_row(
         "select count(*) > 0 from duckdb_functions() where function_name = ?",
         [FUNCTION],
@@ -170,14 +232,15 @@ pub fn insert_select(
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let feed = Arc::new(Feed {
-        records: Mutex::new(records.into_iter()),
+        records: Mutex::new(source),
         columns: columns.to_vec(),
+        threads,
     });
     {
         let mut pending = PENDING
             .lock()
             .map_err(|_| anyhow::anyhow!("relkpi_records: registry poisoned"))?;
-        pending.get_or_insert_with(HashMap::new).insert(id, feed);
+        pending.get_or_insert_with(HashMap::new).insert(id, Arc::clone(&feed));
     }
     let res = conn.execute_batch(&format!(
         "insert into {target} select {select} from {FUNCTION}({id}::ubigint)"
@@ -187,6 +250,15 @@ pub fn insert_select(
         && let Some(m) = pending.as_mut()
     {
         m.remove(&id);
+    }
+    // Whenever DuckDB drops its copy, the records go now, and a stream's
+    // sender learns at once that nothing takes its batches any more (a
+    // statement that failed stops reading them).
+    if let Ok(mut source) = feed.records.lock() {
+        *source = Source {
+            held: Vec::new().into_iter(),
+            more: None,
+        };
     }
     res.with_context(|| format!("inserting records into {target}"))
 }

@@ -320,6 +320,26 @@ pub(super) struct Mapped {
     pub(super) rows_read: u64,
 }
 
+/// Chunks of mapped rows, as the mapping hands them on (`map_rows`).
+pub(super) type MappedChunks = std::sync::mpsc::Receiver<Result<Vec<(Outcome, Vec<Hit>)>>>;
+
+impl Mapped {
+    /// Count a mapped chunk in: its records, rejects, skipped rows and hits.
+    pub(super) fn absorb(&mut self, mapped: Vec<(Outcome, Vec<Hit>)>) {
+        self.rows_read += mapped.len() as u64;
+        for (outcome, hits) in mapped {
+            for h in hits {
+                *self.unmapped.entry(h).or_default() += 1;
+            }
+            match outcome {
+                Outcome::Record(r) => self.records.push(r),
+                Outcome::Reject(r) => self.rejects.push(r),
+                Outcome::Skipped => self.skipped += 1,
+            }
+        }
+    }
+}
+
 /// One row, independent of every other: loaded, rejected or skipped, and the
 /// unrecognised values it holds. `named`: the header's fields up to the last
 /// named one (a row with fewer was cut short).
@@ -439,20 +459,13 @@ pub(super) fn map_rows(
                 }
             }
         });
-        for mapped in mapped_rx {
-            let mapped = mapped?;
-            out.rows_read += mapped.len() as u64;
-            for (outcome, hits) in mapped {
-                for h in hits {
-                    *out.unmapped.entry(h).or_default() += 1;
-                }
-                match outcome {
-                    Outcome::Record(r) => out.records.push(r),
-                    Outcome::Reject(r) => out.rejects.push(r),
-                    Outcome::Skipped => out.skipped += 1,
-                }
+        while let Ok(mapped) = mapped_rx.recv() {
+            out.absorb(mapped?);
+            if spill.take(&mut out.records, false)? == super::spill::Taken::Stream {
+                // The rest of the file goes to DuckDB in one statement, from
+                // a thread that takes the mapped chunks from here on.
+                return spill.stream(&mut out, mapped_rx);
             }
-            spill.take(&mut out.records, false)?;
         }
         Ok(())
     })?;

@@ -286,17 +286,36 @@ fn refreshable(conn: &Connection, cfg: &Config) -> Result<Option<i64>> {
 fn refresh(conn: &Connection, cfg: &Config, since: i64) -> Result<()> {
     let db = quoted_db(conn)?;
     let t = format!("{db}.main.{DERIVED_PREFIX}");
+    let mut committing = None;
     let res = crate::warehouse::in_transaction(conn, "committing the derived tables", || {
         conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
             .context("queries/session/attribution_macros.sql")?;
         let sql = session_sql("attribution_refresh.sql", &db, &t, cfg)?.replace("{since}", &since.to_string());
         for (i, stmt) in queries::statements(&sql).iter().enumerate() {
+            let started = std::time::Instant::now();
             conn.execute_batch(stmt)
                 .with_context(|| format!("queries/session/attribution_refresh.sql, statement {}", i + 1))?;
+            // The profile of a refresh (-vv), as of a rebuild.
+            crate::ui::verbose(
+                2,
+                format!(
+                    "derived refresh: {}, {:.2} s",
+                    stmt.trim().lines().next().unwrap_or_default(),
+                    started.elapsed().as_secs_f64()
+                ),
+            );
         }
         check_attribution(conn, &db, &t, cfg, &Checked::Refreshed)?;
-        record_built(conn, cfg)
+        record_built(conn, cfg)?;
+        committing = Some(std::time::Instant::now());
+        Ok(())
     });
+    if let Some(at) = committing {
+        crate::ui::verbose(
+            2,
+            format!("derived refresh: commit, {:.2} s", at.elapsed().as_secs_f64()),
+        );
+    }
     drop_refresh_tables(conn).context("dropping the refresh's temp tables")?;
     res
 }
