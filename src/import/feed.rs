@@ -194,7 +194,7 @@ pub fn insert_select(
         held: records.into_iter(),
         more: None,
     };
-    run(conn, target, select, columns, source, 1)
+    run(conn, target, select, columns, source)
 }
 
 /// `insert_select` of records handed over a batch at a time on `batches`
@@ -215,12 +215,12 @@ pub fn stream(
         more: Some(batches),
     };
     conn.execute_batch("set preserve_insertion_order = false")?;
-    let res = run(conn, target, select, columns, source, 2);
+    let res = run(conn, target, select, columns, source);
     let reset = conn.execute_batch("reset preserve_insertion_order");
     res.and(reset.map_err(Into::into))
 }
 
-fn run(conn: &Connection, target: &str, select: &str, columns: &[Column], source: Source, threads: u64) -> Result<()> {
+fn run(conn: &Connection, target: &str, select: &str, columns: &[Column], source: Source) -> Result<()> {
     let registered: bool = conn.query_row(
         "select count(*) > 0 from duckdb_functions() where function_name = ?",
         [FUNCTION],
@@ -232,9 +232,10 @@ fn run(conn: &Connection, target: &str, select: &str, columns: &[Column], source
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let feed = Arc::new(Feed {
+        // A stream is read by two threads; records held whole by one, in order.
+        threads: if source.more.is_some() { 2 } else { 1 },
         records: Mutex::new(source),
         columns: columns.to_vec(),
-        threads,
     });
     {
         let mut pending = PENDING

@@ -212,30 +212,15 @@ impl<'c> Spill<'c> {
             return Ok(Taken::Done);
         }
         let first = !self.created;
-        let src = self.names.iter().position(|n| n == "source").context("source")?;
-        let before = self.sources.len();
-        for r in &batch {
-            if let Cell::Text(s) = &r.values[src]
-                && !self.sources.contains(&**s)
-            {
-                self.sources.insert(s.to_string());
-            }
-        }
+        let grew = add_sources(&self.names, &batch, &mut self.sources)?;
         if !self.created {
             self.create()?;
         }
         if let Some(d) = &self.in_table
-            && self.sources.len() > before
+            && grew
             && !self.sources.is_subset(&d.sources)
         {
-            crate::ui::verbose(
-                1,
-                format!(
-                    "{}: a source the first rows did not name; mapping the file again",
-                    self.canonical
-                ),
-            );
-            self.give_up();
+            self.another_source();
             return Ok(Taken::Done);
         }
         if first && self.in_table.is_some() && !all {
@@ -243,11 +228,7 @@ impl<'c> Spill<'c> {
             self.first = Some(batch);
             return Ok(Taken::Stream);
         }
-        // A record that is also a release links to itself, as `load` links
-        // the records held in memory.
-        if link_releases(&self.names, &mut batch).is_some() {
-            self.releases.extend(batch.iter().filter(|r| r.release).cloned());
-        }
+        keep_releases(&self.names, &mut batch, &mut self.releases);
         if self.canonical == "changes" {
             self.put_cis(ci_rows(&self.names, &batch)?)?;
         }
@@ -365,14 +346,7 @@ impl<'c> Spill<'c> {
         inserted?;
         self.sources = sources;
         if again {
-            crate::ui::verbose(
-                1,
-                format!(
-                    "{}: a source the first rows did not name; mapping the file again",
-                    self.canonical
-                ),
-            );
-            self.give_up();
+            self.another_source();
             return Ok(());
         }
         self.rows += rows;
@@ -436,6 +410,18 @@ impl<'c> Spill<'c> {
         if self.in_table.take().is_some() {
             roll_back(self.conn);
         }
+    }
+
+    /// A direct spill's batch named a source its first did not: stop it.
+    fn another_source(&mut self) {
+        crate::ui::verbose(
+            1,
+            format!(
+                "{}: a source the first rows did not name; mapping the file again",
+                self.canonical
+            ),
+        );
+        self.give_up();
     }
 
     /// Stop a direct spill: roll back, and have the file mapped again.
@@ -576,6 +562,28 @@ impl<'c> Spill<'c> {
     }
 }
 
+/// Add the sources `batch` names to `sources`; whether it named a new one.
+fn add_sources(names: &[String], batch: &[Record], sources: &mut BTreeSet<String>) -> Result<bool> {
+    let src = names.iter().position(|n| n == "source").context("source")?;
+    let before = sources.len();
+    for r in batch {
+        if let Cell::Text(s) = &r.values[src]
+            && !sources.contains(&**s)
+        {
+            sources.insert(s.to_string());
+        }
+    }
+    Ok(sources.len() > before)
+}
+
+/// A record that is also a release links to itself, as `load` links the
+/// records held in memory; such records are kept in `releases` too.
+fn keep_releases(names: &[String], batch: &mut [Record], releases: &mut Vec<Record>) {
+    if link_releases(names, batch).is_some() {
+        releases.extend(batch.iter().filter(|r| r.release).cloned());
+    }
+}
+
 /// The thread beside a stream's statement (`Spill::stream`): it takes the
 /// mapped chunks, checks their sources, keeps the releases and the CI rows
 /// aside, and sends the records to the statement.
@@ -635,21 +643,11 @@ impl Feeder<'_> {
     /// `Spill::take`'s work on a batch, less the inserts: false when the
     /// stream must stop (a source the first batch did not name).
     fn check(&mut self, batch: &mut [Record]) -> Result<bool> {
-        let src = self.names.iter().position(|n| n == "source").context("source")?;
-        for r in batch.iter() {
-            if let Cell::Text(s) = &r.values[src]
-                && !self.sources.contains(&**s)
-            {
-                self.sources.insert(s.to_string());
-                if !self.allowed.contains(&**s) {
-                    self.again = true;
-                    return Ok(false);
-                }
-            }
+        if add_sources(self.names, batch, &mut self.sources)? && !self.sources.is_subset(self.allowed) {
+            self.again = true;
+            return Ok(false);
         }
-        if link_releases(self.names, batch).is_some() {
-            self.releases.extend(batch.iter().filter(|r| r.release).cloned());
-        }
+        keep_releases(self.names, batch, &mut self.releases);
         if let Some(file) = &mut self.cis {
             file.write(&ci_rows(self.names, batch)?)?;
         }
