@@ -189,6 +189,104 @@ fn files_next_to_the_page() {
     assert_eq!(std::fs::read_dir(dir.join("charts")).unwrap().count(), 32);
 }
 
+/// A report makes each KPI run once (the compared months are also trend
+/// months; the drivers' breakdowns are also its breakdown columns: the runs
+/// kept by `kpi::Prepared`): every trend month from 2025-04 and both compared
+/// values equal `relkpi kpi` run on its own for that month, and the rows of
+/// the breakdowns are the groups of `relkpi kpi --by` (a run kept under the
+/// wrong breakdown would give none, or another dimension's).
+#[test]
+fn a_report_reuses_no_run_of_another_period_or_breakdown() {
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(demo().join("reports/demo/kpis.json")).unwrap()).unwrap();
+    let months = ["2025-04", "2025-05", "2025-06"];
+    let alone: Vec<Value> = months
+        .iter()
+        .map(|m| relkpi(&["kpi", "--period", m, "--format", "json"]).ok().json())
+        .collect();
+    let own = |month: &str, id: &Value| -> Value {
+        let k = &alone[months.iter().position(|m| *m == month).unwrap()];
+        k["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| &k["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Equal, but for the last digits of a mean DuckDB may sum in another order.
+    let same = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+        _ => a == b,
+    };
+    let mut checked = 0;
+    for series in json["trend"].as_array().unwrap() {
+        let id = &series["id"];
+        for p in series["points"].as_array().unwrap() {
+            let month = p["period"]["label"].as_str().unwrap();
+            if !months.contains(&month) {
+                continue;
+            }
+            let own = own(month, id);
+            for f in ["value", "numerator", "denominator", "count"] {
+                assert!(same(&p[f], &own[f]), "{id} {month} {f}: {} against {}", p[f], own[f]);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 16 * 3);
+    for tile in json["kpis"].as_array().unwrap() {
+        let id = &tile["id"];
+        assert!(same(&tile["value"], &own("2025-06", id)["value"]), "{id}");
+        assert!(same(&tile["against"]["value"], &own("2025-05", id)["value"]), "{id}");
+    }
+    // The breakdown's rows are the groups `kpi --by` finds (the snapshot of
+    // `view_model_of_the_samples` holds their figures).
+    let model = demo().join("vm-by.json");
+    let out = demo().join("by-report");
+    relkpi(&[
+        "report",
+        "--period",
+        "2025-06",
+        "--months",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--view-model",
+        model.to_str().unwrap(),
+    ])
+    .ok();
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    for (dim, label) in [("service", "Service"), ("team", "Team")] {
+        let k = relkpi(&["kpi", "--period", "2025-06", "--by", dim, "--format", "json"])
+            .ok()
+            .json();
+        let groups: std::collections::BTreeSet<String> = k["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|k| k["group"][dim].as_str().map(str::to_owned))
+            .collect();
+        let b = m["breakdowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["dimension"] == label)
+            .unwrap();
+        let rows: Vec<&str> = b["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(rows.len() > 1, "{dim}: {rows:?}");
+        assert!(
+            rows.iter().all(|r| groups.contains(*r)),
+            "{dim}: {rows:?} against {groups:?}"
+        );
+    }
+}
+
 #[test]
 fn chart_command_writes_svg_and_png() {
     let dir = demo();

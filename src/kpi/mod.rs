@@ -47,9 +47,41 @@ pub struct Prepared {
     /// (0.5-0.6 s at 10M changes), and a report shares work among them
     /// four times.
     workers: std::sync::Mutex<Vec<(Connection, Prepared)>>,
+    /// Each KPI's results by (period, breakdown), shared by this connection
+    /// and its workers (`run::compute`): a report asks for the same run more
+    /// than once (the compared months are also trend months; the drivers'
+    /// breakdowns by service and team are also its breakdown columns).
+    runs: RunMemo,
 }
 
+/// KPI results by (period start, period end, breakdown, KPI id).
+type RunKey = (chrono::NaiveDateTime, chrono::NaiveDateTime, Option<String>, String);
+fn run_key(period: &crate::period::Period, by: Option<&str>, id: &str) -> RunKey {
+    (period.from, period.to, by.map(str::to_owned), id.to_owned())
+}
+
+type RunMemo = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<RunKey, Vec<KpiResult>>>>;
+
 impl Prepared {
+    /// This connection's preparation, reading and filling `other`'s KPI results.
+    fn sharing_runs_of(mut self, other: &Prepared) -> Prepared {
+        self.runs = std::sync::Arc::clone(&other.runs);
+        self
+    }
+
+    /// The results of a run of KPI `id` over `period`, broken down `by`, if one
+    /// was made in this process.
+    fn run_done(&self, period: &crate::period::Period, by: Option<&str>, id: &str) -> Option<Vec<KpiResult>> {
+        self.runs.lock().ok()?.get(&run_key(period, by, id)).cloned()
+    }
+
+    /// Keep the results of a run (`run_done`).
+    fn keep_run(&self, period: &crate::period::Period, by: Option<&str>, id: &str, results: &[KpiResult]) {
+        if let Ok(mut runs) = self.runs.lock() {
+            runs.insert(run_key(period, by, id), results.to_vec());
+        }
+    }
+
     /// The parameters of a run over `period`, broken down `by` a dimension.
     pub fn params(&self, period: &crate::period::Period, by: Option<&str>, cfg: &Config) -> Params {
         Params::new(period, by, cfg, Some(self))
@@ -75,5 +107,6 @@ pub fn prepare(conn: &Connection, cfg: &Config) -> Result<Prepared> {
         evaluated,
         derived,
         workers: std::sync::Mutex::new(Vec::new()),
+        runs: RunMemo::default(),
     })
 }

@@ -86,7 +86,7 @@ where
                 s.spawn(move || -> Result<WorkerDone<T>> {
                     let cprep = match cprep {
                         Some(p) => p,
-                        None => prepare(&clone, cfg)?,
+                        None => prepare(&clone, cfg)?.sharing_runs_of(prep),
                     };
                     let done = work(&clone, &cprep)?;
                     Ok(((clone, cprep), done))

@@ -211,7 +211,12 @@ pub fn compute(
     let mut errors = Vec::new();
     let phases = crate::ui::Phases::start(format!("kpi {}", period.label));
     for def in defs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)) {
-        let result = run_kpi(conn, def, &params, by, cfg);
+        // The warehouse does not change while relkpi computes (`prepare`): a
+        // run made once in this process is not made again.
+        let result = match prep.run_done(period, by, &def.id) {
+            Some(done) => Ok(done),
+            None => run_kpi(conn, def, &params, by, cfg).inspect(|r| prep.keep_run(period, by, &def.id, r)),
+        };
         phases.lap(&def.id);
         match result {
             Ok(mut r) => kpis.append(&mut r),
