@@ -18,7 +18,7 @@ pub fn run(g: &GlobalArgs, a: KpiArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     let by = a.by.map(|b| b.as_str());
-    let report = kpi::compute(s.conn(), &s.config, s.prepared()?, &period, by, &a.kpi)?;
+    let report = kpi::compute_shared(&s, &period, by, &a.kpi)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => output::write_json(&mut out, &report)?,

@@ -140,6 +140,23 @@ pub struct KpiDef {
 }
 
 impl KpiDef {
+    /// A rough rank of the KPI's cost, for scheduling (`compute_shared`): 2
+    /// when it joins the incidents (millions of rows, keyed by text), plus 1
+    /// when it takes a quantile (every value held and sorted).
+    pub fn weight(&self) -> u8 {
+        let sql = self.sql.to_lowercase();
+        let incidents = ["join incidents", "from incidents"].iter().any(|t| sql.contains(t));
+        2 * u8::from(incidents) + u8::from(sql.contains("quantile"))
+    }
+
+    /// Whether the KPI reads the policies' verdicts (`prepare` runs them into
+    /// temp tables of its connection).
+    pub fn reads_policies(&self) -> bool {
+        ["policy_violations", "policy_evaluated", "$policies_evaluated"]
+            .iter()
+            .any(|t| self.sql.contains(t))
+    }
+
     /// The page order: by `-- order:`, then by id.
     pub fn rank(&self) -> (u32, &str) {
         (self.order.unwrap_or(u32::MAX), self.id.as_str())

@@ -27,7 +27,7 @@ pub mod stats;
 pub mod trend;
 
 pub use defs::{Better, KpiDef, Rolling, SigTest, Unit, column_costs, kpi_defs};
-pub use parallel::{compute_many, par_map};
+pub use parallel::{compute_many, compute_shared, par_map};
 pub use params::{Params, PeriodRequest, resolve_period};
 pub use policies::PolicyStatus;
 pub use records::{RecordRow, records};
@@ -71,12 +71,17 @@ impl Prepared {
 
     /// The results of a run of KPI `id` over `period`, broken down `by`, if one
     /// was made in this process.
-    fn run_done(&self, period: &crate::period::Period, by: Option<&str>, id: &str) -> Option<Vec<KpiResult>> {
+    pub(super) fn run_done(
+        &self,
+        period: &crate::period::Period,
+        by: Option<&str>,
+        id: &str,
+    ) -> Option<Vec<KpiResult>> {
         self.runs.lock().ok()?.get(&run_key(period, by, id)).cloned()
     }
 
     /// Keep the results of a run (`run_done`).
-    fn keep_run(&self, period: &crate::period::Period, by: Option<&str>, id: &str, results: &[KpiResult]) {
+    pub(super) fn keep_run(&self, period: &crate::period::Period, by: Option<&str>, id: &str, results: &[KpiResult]) {
         if let Ok(mut runs) = self.runs.lock() {
             runs.insert(run_key(period, by, id), results.to_vec());
         }

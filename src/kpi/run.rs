@@ -194,6 +194,23 @@ pub fn compute(
     by: Option<&str>,
     ids: &[String],
 ) -> Result<KpiReport> {
+    let defs = selected_defs(ids)?;
+    let params = prep.params(period, by, cfg);
+    let phases = crate::ui::Phases::start(format!("kpi {}", period.label));
+    let runs = defs
+        .iter()
+        .map(|def| {
+            let r = run_kept(conn, prep, def, &params, period, by, cfg);
+            phases.lap(&def.id);
+            r
+        })
+        .collect();
+    Ok(assemble(cfg, prep, period, by, &defs, runs))
+}
+
+/// The KPIs of `ids` (all when it is empty), in their files' order; an
+/// unknown id is an error that names the closest known one.
+pub(super) fn selected_defs(ids: &[String]) -> Result<Vec<KpiDef>> {
     let defs = kpi_defs()?;
     for id in ids {
         if !defs.iter().any(|d| &d.id == id) {
@@ -206,18 +223,41 @@ pub fn compute(
             );
         }
     }
-    let params = prep.params(period, by, cfg);
+    Ok(defs
+        .into_iter()
+        .filter(|d| ids.is_empty() || ids.contains(&d.id))
+        .collect())
+}
+
+/// `run_kpi`, unless this process made the same run already: the warehouse
+/// does not change while relkpi computes (`prepare`).
+pub(super) fn run_kept(
+    conn: &Connection,
+    prep: &Prepared,
+    def: &KpiDef,
+    params: &Params,
+    period: &Period,
+    by: Option<&str>,
+    cfg: &Config,
+) -> Result<Vec<KpiResult>> {
+    match prep.run_done(period, by, &def.id) {
+        Some(done) => Ok(done),
+        None => run_kpi(conn, def, params, by, cfg).inspect(|r| prep.keep_run(period, by, &def.id, r)),
+    }
+}
+
+/// The report of one period from each KPI's run, in the order of `defs`.
+pub(super) fn assemble(
+    cfg: &Config,
+    prep: &Prepared,
+    period: &Period,
+    by: Option<&str>,
+    defs: &[KpiDef],
+    runs: Vec<Result<Vec<KpiResult>>>,
+) -> KpiReport {
     let mut kpis = Vec::new();
     let mut errors = Vec::new();
-    let phases = crate::ui::Phases::start(format!("kpi {}", period.label));
-    for def in defs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)) {
-        // The warehouse does not change while relkpi computes (`prepare`): a
-        // run made once in this process is not made again.
-        let result = match prep.run_done(period, by, &def.id) {
-            Some(done) => Ok(done),
-            None => run_kpi(conn, def, &params, by, cfg).inspect(|r| prep.keep_run(period, by, &def.id, r)),
-        };
-        phases.lap(&def.id);
+    for (def, result) in defs.iter().zip(runs) {
         match result {
             Ok(mut r) => kpis.append(&mut r),
             Err(e) => errors.push(KpiError {
@@ -226,7 +266,7 @@ pub fn compute(
             }),
         }
     }
-    Ok(KpiReport {
+    KpiReport {
         period: PeriodOut::from(period),
         settings: Settings {
             window_days: cfg.attribution.window_days,
@@ -239,5 +279,5 @@ pub fn compute(
         kpis,
         policies: prep.policies.clone(),
         errors,
-    })
+    }
 }

@@ -366,18 +366,14 @@ fn derived_current(conn: &Connection, cfg: &Config) -> Result<bool> {
 /// whether the derived tables are used (then another connection can share
 /// them for the cost of its temp macros).
 pub fn attach(conn: &Connection, cfg: &Config) -> Result<bool> {
-    let db = quoted_db(conn)?;
-    let derived = cfg.attribution.materialize && derived_current(conn, cfg)?;
+    let derived = attach_current(conn, cfg)?;
     if !cfg.attribution.materialize {
         crate::ui::verbose(
             1,
             "attribution.materialize = false: every query attributes through the macros",
         );
-    } else if derived {
-        let t = format!("{db}.main.{DERIVED_PREFIX}");
-        conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
-            .context("queries/session/attribution_macros.sql")?;
-    } else {
+    } else if !derived {
+        let db = quoted_db(conn)?;
         crate::ui::verbose(
             1,
             "derived tables missing, stale or for other settings: attributing in this process",
@@ -385,6 +381,19 @@ pub fn attach(conn: &Connection, cfg: &Config) -> Result<bool> {
         build_attribution(conn, &db, "temp.main.cache_", cfg)?;
     }
     Ok(derived)
+}
+
+/// `attach` when the derived tables are current (and to be used), else
+/// nothing: whether the temp macros now read them.
+pub fn attach_current(conn: &Connection, cfg: &Config) -> Result<bool> {
+    if !(cfg.attribution.materialize && derived_current(conn, cfg)?) {
+        return Ok(false);
+    }
+    let db = quoted_db(conn)?;
+    let t = format!("{db}.main.{DERIVED_PREFIX}");
+    conn.execute_batch(&session_sql("attribution_macros.sql", &db, &t, cfg)?)
+        .context("queries/session/attribution_macros.sql")?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -38,6 +38,11 @@ impl Session {
         &self.warehouse.conn
     }
 
+    /// Whether `prepared` has run.
+    pub fn is_prepared(&self) -> bool {
+        self.prepared.get().is_some()
+    }
+
     /// The attribution and the policies' verdicts (`kpi::prepare`), set up on
     /// first use.
     pub fn prepared(&self) -> Result<&Prepared> {
