@@ -38,6 +38,7 @@ pub fn run(g: &GlobalArgs, a: ImportArgs) -> Result<u8> {
     }
     let wh = Warehouse::open(&g.db, Mode::ReadWrite)?;
     import::limit_memory(&wh.conn, import::MemoryPhase::Files)?;
+    crate::warehouse::limit_vacuum(&wh.conn)?;
     let show = a.format == Format::Table && !g.quiet;
     let (summaries, failed) = import::import_files(&wh.conn, &a.files, &opts, show)?;
     let derived = summaries.is_empty() || derive(&wh, g.config.as_deref(), &g.db);

@@ -146,6 +146,48 @@ pub fn commit_or_roll_back<T>(conn: &Connection, committing: &str, f: impl FnOnc
     }
 }
 
+/// The share of a table's stored rows that are deleted, past which an
+/// import lets DuckDB's checkpoints vacuum (`limit_vacuum`).
+const VACUUM_AT_DELETED_SHARE: f64 = 0.10;
+
+/// Whether this process's checkpoints vacuum. DuckDB's checkpoint merges
+/// adjacent row groups whose remaining rows fit in fewer, and rewrites them
+/// whole: after a monthly refresh of a 10M-change warehouse (a few thousand
+/// rows deleted here and there, beside row groups an insert left part
+/// filled) it rewrote four row groups of `changes`, `change_cis` and both
+/// fact tables, 1.7M rows, in 1.4 of the refresh's 3.9 s (docs/benchmarks.md).
+/// An import skips that unless some table holds 10% or more deleted rows
+/// (DuckDB merges row groups only where a third or more of their rows are
+/// gone, so the skip leaves little behind): then its checkpoints vacuum,
+/// once, and the next imports skip it again. Returns the table that asked
+/// for the vacuum, if one did.
+pub fn limit_vacuum(conn: &Connection) -> Result<Option<String>> {
+    let sql = queries::text("session/stored_rows.sql").context("session/stored_rows.sql missing")?;
+    let mut stmt = conn.prepare(sql).context("queries/session/stored_rows.sql")?;
+    let stored: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<duckdb::Result<_>>()
+        .context("queries/session/stored_rows.sql")?;
+    for (table, stored) in stored {
+        let live: i64 = conn.query_row(
+            &format!("select count(*) from main.\"{}\"", table.replace('"', "\"\"")),
+            [],
+            |r| r.get(0),
+        )?;
+        let deleted = stored.saturating_sub(live);
+        if deleted as f64 >= VACUUM_AT_DELETED_SHARE * stored as f64 {
+            crate::ui::verbose(
+                1,
+                format!("{table} holds {deleted} deleted rows of {stored} stored: this import's checkpoints vacuum"),
+            );
+            return Ok(Some(table));
+        }
+    }
+    conn.execute_batch("set max_vacuum_tasks = 0")
+        .context("set max_vacuum_tasks")?;
+    Ok(None)
+}
+
 /// The DORA benchmark bands ship as CSV data in `queries/benchmarks/`.
 fn load_benchmarks(conn: &Connection) -> Result<()> {
     conn.execute_batch(
@@ -314,6 +356,39 @@ fn stored_version(path: &Path) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An import's checkpoints skip DuckDB's vacuum until a table holds a
+    /// tenth of its stored rows deleted; then they vacuum.
+    #[test]
+    fn vacuum_skipped_until_a_tenth_of_a_table_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let wh = Warehouse::open(&dir.path().join("w.duckdb"), Mode::ReadWrite).unwrap();
+        let c = &wh.conn;
+        let setting = || -> i64 {
+            c.query_row("select current_setting('max_vacuum_tasks')::bigint", [], |r| r.get(0))
+                .unwrap()
+        };
+        c.execute_batch(
+            "insert into changes (source, change_id) select 'sn', 'C' || i from range(1000) t(i);
+             checkpoint;
+             delete from changes where change_id in (select 'C' || i from range(95) t(i));",
+        )
+        .unwrap();
+        assert_eq!(limit_vacuum(c).unwrap(), None);
+        assert_eq!(setting(), 0);
+        c.execute_batch(
+            "reset max_vacuum_tasks;
+             delete from changes where change_id in (select 'C' || i from range(95, 100) t(i));",
+        )
+        .unwrap();
+        assert_eq!(limit_vacuum(c).unwrap().as_deref(), Some("changes"));
+        assert_eq!(setting(), 100, "DuckDB's default, left as it is");
+        assert_eq!(
+            c.query_row("select count(*) from changes", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            900
+        );
+    }
 
     /// Another process creating the warehouse: its file exists, short and not
     /// yet a database. Opening waits for it rather than calling it invalid; a
