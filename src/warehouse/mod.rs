@@ -158,9 +158,9 @@ const VACUUM_AT_DELETED_SHARE: f64 = 0.10;
 /// fact tables, 1.7M rows, in 1.4 of the refresh's 3.9 s (docs/benchmarks.md).
 /// An import skips that unless some table holds 10% or more deleted rows
 /// (DuckDB merges row groups only where a third or more of their rows are
-/// gone, so the skip leaves little behind): then its checkpoints vacuum,
-/// once, and the next imports skip it again. Returns the table that asked
-/// for the vacuum, if one did.
+/// gone, so the skip leaves little behind): then its checkpoints vacuum as
+/// DuckDB's do by default. Returns the table that asked for the vacuum, if
+/// one did.
 pub fn limit_vacuum(conn: &Connection) -> Result<Option<String>> {
     let sql = queries::text("session/stored_rows.sql").context("session/stored_rows.sql missing")?;
     let mut stmt = conn.prepare(sql).context("queries/session/stored_rows.sql")?;
