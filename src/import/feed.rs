@@ -214,10 +214,7 @@ pub fn stream(
         held: Vec::new().into_iter(),
         more: Some(batches),
     };
-    conn.execute_batch("set preserve_insertion_order = false")?;
-    let res = run(conn, target, select, columns, source);
-    let reset = conn.execute_batch("reset preserve_insertion_order");
-    res.and(reset.map_err(Into::into))
+    super::load::unordered(conn, || run(conn, target, select, columns, source))
 }
 
 fn run(conn: &Connection, target: &str, select: &str, columns: &[Column], source: Source) -> Result<()> {

@@ -39,9 +39,7 @@ use duckdb::{Connection, params};
 
 use super::{Cell, FileSummary, Prepared, Record, key_column};
 
-pub(super) fn qi(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub(super) use crate::warehouse::quote_ident as qi;
 
 struct MergeCounts {
     inserted: u64,
@@ -475,7 +473,7 @@ pub fn load(conn: &Connection, prep: Prepared) -> Result<FileSummary> {
 /// and DuckDB's next checkpoint merges them, table by table (8.5 s at 10M
 /// changes: the first refresh after an import paid it). Unordered, DuckDB
 /// fills whole row groups, leaving one part-filled per thread.
-fn unordered<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn unordered<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
     conn.execute_batch("set preserve_insertion_order = false")?;
     let res = f();
     let reset = conn

@@ -37,7 +37,7 @@ fn derived_settings(cfg: &Config) -> String {
 
 fn quoted_db(conn: &Connection) -> Result<String> {
     let db: String = conn.query_row("select current_database()", [], |r| r.get(0))?;
-    Ok(format!("\"{}\"", db.replace('"', "\"\"")))
+    Ok(super::quote_ident(&db))
 }
 
 fn data_version(conn: &Connection) -> Result<String> {

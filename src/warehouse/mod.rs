@@ -146,6 +146,11 @@ pub fn commit_or_roll_back<T>(conn: &Connection, committing: &str, f: impl FnOnc
     }
 }
 
+/// `name` as a quoted SQL identifier (a `"` inside it doubled).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The share of a table's stored rows that are deleted, past which an
 /// import lets DuckDB's checkpoints vacuum (`limit_vacuum`).
 const VACUUM_AT_DELETED_SHARE: f64 = 0.10;
@@ -169,11 +174,9 @@ pub fn limit_vacuum(conn: &Connection) -> Result<Option<String>> {
         .collect::<duckdb::Result<_>>()
         .context("queries/session/stored_rows.sql")?;
     for (table, stored) in stored {
-        let live: i64 = conn.query_row(
-            &format!("select count(*) from main.\"{}\"", table.replace('"', "\"\"")),
-            [],
-            |r| r.get(0),
-        )?;
+        let live: i64 = conn.query_row(&format!("select count(*) from main.{}", quote_ident(&table)), [], |r| {
+            r.get(0)
+        })?;
         let deleted = stored.saturating_sub(live);
         if deleted as f64 >= VACUUM_AT_DELETED_SHARE * stored as f64 {
             crate::ui::verbose(
