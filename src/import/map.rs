@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use chrono::NaiveDateTime;
 use rayon::prelude::*;
 
 use super::dates::DateOrder;
 use super::read::{self, FileFormat, TableReader};
 use super::{ColType, Column};
 use super::{dates, profile};
-use relkpi_parse::values::{keyword_value, parse_bool, parse_int};
+use relkpi_parse::values::{keyword_value, parse_bool, parse_int, trim};
 
 /// A value noticed while mapping one row: (canonical column, value, what the
 /// keyword rule mapped it to).
@@ -55,10 +54,6 @@ pub struct Reject {
     pub raw: String,
 }
 
-pub(super) fn ts_value(dt: NaiveDateTime) -> Cell {
-    Cell::Timestamp(dt.and_utc().timestamp_micros())
-}
-
 pub(super) fn raw_line(fields: &csv::StringRecord) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let _ = w.write_record(fields);
@@ -99,7 +94,11 @@ pub(super) struct ColumnMaps<'a> {
 
 impl Mapper<'_> {
     fn is_null(&self, s: &str) -> bool {
-        let t = s.trim();
+        self.is_null_trimmed(trim(s))
+    }
+
+    /// `is_null` of a value trimmed already.
+    fn is_null_trimmed(&self, t: &str) -> bool {
         t.is_empty() || self.nulls.iter().any(|n| n == t)
     }
 
@@ -131,7 +130,7 @@ impl Mapper<'_> {
                 .map(|hs| hs.iter().map(|h| get(*h)).find(|v| !self.is_null(v)).unwrap_or(""));
             for (target, when, from, rule) in &self.rules {
                 if *target == ci {
-                    let w = get(*when).trim();
+                    let w = trim(get(*when));
                     let hit = (rule.nonempty && !self.is_null(w))
                         || rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
                         || rule
@@ -148,16 +147,18 @@ impl Mapper<'_> {
                 }
             }
             let maps = &self.per_column[ci];
-            if let Some(r) = raw
+            // Trimmed once; `raw` as read stays for the reasons of rejects.
+            let trimmed = raw.map(trim);
+            if let Some(t) = trimmed
                 && maps
                     .placeholders
-                    .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(r.trim())))
+                    .is_some_and(|ps| ps.iter().any(|p| p.eq_ignore_ascii_case(t)))
             {
-                unmapped.push((col.name.clone(), format!("placeholder:{}", r.trim()), None));
+                unmapped.push((col.name.clone(), format!("placeholder:{t}"), None));
                 values.push(Cell::Null);
                 continue;
             }
-            let Some(raw) = raw.filter(|r| !self.is_null(r)) else {
+            let (Some(raw), Some(trimmed)) = (raw, trimmed.filter(|t| !self.is_null_trimmed(t))) else {
                 // A vocabulary default ("*") applies to empty values too.
                 match maps.vocab.as_ref().and_then(|v| v.default_value()) {
                     Some(d) if self.sources[ci].is_some() => values.push(Cell::Text(d.into())),
@@ -169,8 +170,8 @@ impl Mapper<'_> {
                 .as_ref()
                 .map(|h| self.headers[h[0]].as_str())
                 .unwrap_or(col.name.as_str());
-            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(raw));
-            let text = mapped.unwrap_or_else(|| raw.trim());
+            let mapped = maps.vocab.as_ref().and_then(|v| v.lookup(trimmed));
+            let text = mapped.unwrap_or(trimmed);
             if text.is_empty() {
                 values.push(Cell::Null);
                 continue;
@@ -198,13 +199,14 @@ impl Mapper<'_> {
                     }
                 }
                 ColType::Timestamp => {
-                    let parsed = dates::parse(text, self.order).or_else(|| {
+                    let parsed = dates::parse_micros(text, self.order).or_else(|| {
                         (self.format == FileFormat::Xlsx)
                             .then(|| dates::from_excel_serial(text))
                             .flatten()
+                            .map(|dt| dt.and_utc().timestamp_micros())
                     });
                     match parsed {
-                        Some(dt) => ts_value(dt),
+                        Some(micros) => Cell::Timestamp(micros),
                         None => {
                             return Err(reject(
                                 Some(header),

@@ -321,10 +321,12 @@ fn prepare_kind(
             .par_iter()
             .fold(std::collections::HashSet::<&str>::new, |mut found, r| {
                 for v in date_cols.iter().filter_map(|c| r.fields.get(*c)) {
-                    if !v.trim().is_empty()
-                        && !profile.null_values.iter().any(|n| n == v.trim())
+                    // ISO values (most) are told apart before they are hashed.
+                    let t = relkpi_parse::values::trim(v);
+                    if !t.is_empty()
+                        && !profile.null_values.iter().any(|n| n == t)
+                        && !dates::is_iso(t)
                         && !found.contains(v)
-                        && !dates::is_iso(v)
                     {
                         found.insert(v);
                     }

@@ -334,8 +334,15 @@ pub struct Vocab {
 
 impl Vocab {
     pub fn lookup(&self, raw: &str) -> Option<&str> {
-        let key = raw.trim().to_lowercase();
-        if let Some(v) = self.exact.get(&key) {
+        // Lower-cased only when it changes anything: most values are looked
+        // up once a row, and the copy was an allocation each.
+        let t = crate::values::trim(raw);
+        let key: std::borrow::Cow<str> = if t.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            t.to_lowercase().into()
+        } else {
+            t.into()
+        };
+        if let Some(v) = self.exact.get(&*key) {
             return Some(v);
         }
         self.prefixes

@@ -1,6 +1,19 @@
 //! Scalar values of export fields: yes/no flags, leading integers, and the
 //! keyword rule for enumerated values no vocabulary knows.
 
+/// `str::trim`, quicker for the usual value that starts and ends with a
+/// visible ASCII character (nothing to trim): two byte tests instead of a
+/// character decoded and classified at each end. The mapping trims every
+/// value it reads; at 1M changes `str::trim` was about 5% of the import's CPU.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
         "true" | "t" | "yes" | "y" | "1" => Some(true),
@@ -226,6 +239,16 @@ const RISK: &[(&[&str], &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_as_str_trim() {
+        for v in [
+            "", " ", "a", " a", "a ", "\ta\n", "abc", "a b", "\u{a0}x\u{a0}", "\u{3000}x", "x\u{2003}", "é", " é ", "\u{85}x",
+            "\r\n", "ab\u{a0}", "\u{feff}x",
+        ] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
+        }
+    }
 
     #[test]
     fn leading_integers() {
