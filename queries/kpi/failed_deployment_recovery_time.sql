@@ -19,13 +19,15 @@ with implemented as not materialized (
     where is_implemented(actual_end, state, outcome, $period_from, $period_to)
 ),
 caused as (
-    select c.grp, i.incident_id,
-           epoch(i.resolved_at - i.opened_at) / 3600.0 as hours
+    -- The links carry their incident's times (migration 12): joining every
+    -- incident for them was 1.3 of this KPI's 1.6 s of CPU over 24 months of
+    -- 10M changes.
+    select c.grp, a.incident_id,
+           epoch(a.resolved_at - a.opened_at) / 3600.0 as hours
     from implemented c
     join incident_change_attribution(window_days := $window_days, ci_window := $ci_window) a
       on a.source = c.source and a.change_id = c.change_id
-    join incidents i on i.source = a.source and i.incident_id = a.incident_id
-    where c.incidents_caused > 0 and i.resolved_at is not null
+    where c.incidents_caused > 0 and a.resolved_at is not null
 ),
 groups as (select * from kpi_groups('implemented', $by)),
 agg as (

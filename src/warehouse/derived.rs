@@ -588,8 +588,11 @@ mod derived_tests {
             let caused = r.opt(20, |r| format!("'C{}'", r.below(changes + 5)));
             let related = r.opt(10, |r| format!("'R{}'", r.below(releases + 3)));
             let opened = r.opt(95, |r| r.at());
-            let row =
-                format!("('{src}', 'I{i}', {priority}, {ci}, {cause_ci}, {caused}, {related}, {opened}, {batch})");
+            // The links carry it (migration 12): a rewritten incident's changes.
+            let resolved = r.opt(70, |r| r.at());
+            let row = format!(
+                "('{src}', 'I{i}', {priority}, {ci}, {cause_ci}, {caused}, {related}, {opened}, {resolved}, {batch})"
+            );
             self.incidents.insert((src.to_owned(), i), row);
         }
 
@@ -643,7 +646,7 @@ mod derived_tests {
                 sql += &format!(
                     "delete from incidents where (source, incident_id) in (select * from (values {}));
                      insert into incidents (source, incident_id, priority, ci, cause_ci, caused_by_change,
-                         related_release, opened_at, batch_id)
+                         related_release, opened_at, resolved_at, batch_id)
                      values {};",
                     keys.join(", "),
                     list(self.incidents.values().collect())
@@ -766,6 +769,18 @@ mod derived_tests {
                         "{name} refreshed differs from rebuilt (seed {seed}, batch {batch})"
                     );
                 }
+                // Every link carries its incident's current times.
+                let (links, stale): (i64, i64) = conn
+                    .query_row(
+                        "select count(*), count(*) filter (where a.opened_at is distinct from i.opened_at
+                                                          or a.resolved_at is distinct from i.resolved_at)
+                         from derived_incident_change_attribution a
+                         join incidents i on i.source = a.source and i.incident_id = a.incident_id",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!(stale, 0, "of {links} links (seed {seed}, batch {batch})");
                 checked += 1;
             }
             let shadows: i64 = conn

@@ -189,7 +189,11 @@ fn plain_iso_micros(b: &[u8]) -> Option<i64> {
     let (y, m, d, h, min, sec) = plain_iso_fields(b)?;
     // Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
     // `days_from_civil`), the year counted from March.
-    let (y, m) = if m <= 2 { (y - 1, i64::from(m) + 9) } else { (y, i64::from(m) - 3) };
+    let (y, m) = if m <= 2 {
+        (y - 1, i64::from(m) + 9)
+    } else {
+        (y, i64::from(m) - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + i64::from(d) - 1;
@@ -330,7 +334,11 @@ mod tests {
                 format!("{d} 07:05:09"),
                 format!("{d}T23:59:59"),
             ] {
-                assert_eq!(plain_iso_micros(v.as_bytes()).or_else(|| chrono_micros(&v)), chrono_micros(&v), "{v}");
+                assert_eq!(
+                    plain_iso_micros(v.as_bytes()).or_else(|| chrono_micros(&v)),
+                    chrono_micros(&v),
+                    "{v}"
+                );
                 assert_eq!(parse_micros(&v, DateOrder::Dmy), chrono_micros(&v), "{v}");
                 checked += 1;
             }

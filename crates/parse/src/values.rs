@@ -243,8 +243,23 @@ mod tests {
     #[test]
     fn trim_as_str_trim() {
         for v in [
-            "", " ", "a", " a", "a ", "\ta\n", "abc", "a b", "\u{a0}x\u{a0}", "\u{3000}x", "x\u{2003}", "é", " é ", "\u{85}x",
-            "\r\n", "ab\u{a0}", "\u{feff}x",
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "abc",
+            "a b",
+            "\u{a0}x\u{a0}",
+            "\u{3000}x",
+            "x\u{2003}",
+            "é",
+            " é ",
+            "\u{85}x",
+            "\r\n",
+            "ab\u{a0}",
+            "\u{feff}x",
         ] {
             assert_eq!(trim(v), v.trim(), "{v:?}");
         }
