@@ -1,6 +1,7 @@
 #![no_main]
-//! Dates and periods: every date order, order detection over a column of
-//! values, Excel serials, `--from/--to` timestamps and period labels.
+//! Dates and periods: every date order (and the import's microseconds, equal
+//! to them), order detection over a column of values, Excel serials,
+//! `--from/--to` timestamps and period labels.
 use libfuzzer_sys::fuzz_target;
 use relkpi_parse::dates::{self, DateOrder};
 use relkpi_parse::period::Period;
@@ -8,11 +9,18 @@ use relkpi_parse::period::Period;
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
     for order in [DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy] {
-        if let Some(dt) = dates::parse(s, order) {
+        let parsed = dates::parse(s, order);
+        if let Some(dt) = parsed {
             // A parsed value is a real calendar date-time, within the years accepted.
             let y = chrono::Datelike::year(&dt);
             assert!((1900..=2200).contains(&y), "{s:?} parsed to {dt}");
         }
+        // The import's fast path reads every value as `parse` does.
+        assert_eq!(
+            dates::parse_micros(s, order),
+            parsed.map(|dt| dt.and_utc().timestamp_micros()),
+            "{s:?} in {order:?}"
+        );
     }
     let candidates = dates::detect_order(s.lines());
     for o in &candidates {
