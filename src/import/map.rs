@@ -10,7 +10,7 @@ use super::dates::DateOrder;
 use super::read::{self, FileFormat, TableReader};
 use super::{ColType, Column};
 use super::{dates, profile};
-use relkpi_parse::values::{keyword_value, parse_bool, parse_int, trim};
+use relkpi_parse::values::{keyword_value, lowercase, parse_bool, parse_int, trim};
 
 /// A value noticed while mapping one row: (canonical column, value, what the
 /// keyword rule mapped it to).
@@ -131,7 +131,7 @@ impl Mapper<'_> {
             for (target, when, from, rule) in &self.rules {
                 if *target == ci {
                     let w = trim(get(*when));
-                    let hit = (rule.nonempty && !self.is_null(w))
+                    let hit = (rule.nonempty && !self.is_null_trimmed(w))
                         || rule.equals.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(w))
                         || rule
                             .prefix
@@ -179,11 +179,7 @@ impl Mapper<'_> {
             let v = match col.ty {
                 ColType::Text => {
                     if let Some(allowed) = &maps.allowed {
-                        let lower: Box<str> = if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-                            text.to_lowercase().into()
-                        } else {
-                            text.into()
-                        };
+                        let lower: Box<str> = lowercase(text).into();
                         if mapped.is_none() && !allowed.contains(&*lower) {
                             let fallback = keyword_value(&self.table, &col.name, &lower);
                             unmapped.push((col.name.clone(), lower.to_string(), fallback));

@@ -139,35 +139,12 @@ fn year_out_of_range(d: NaiveDate) -> bool {
 /// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` and `YYYY-MM-DD HH:MM:SS` (or `T`), every
 /// field zero-padded: most exports' timestamps, read without chrono's format
 /// parser (which re-reads its format string on every call and was most of an
-/// import's mapping time). Anything else, or a value it cannot place on the
-/// calendar, goes on to the general parser, so results do not change.
+/// import's mapping time). The fields are read by `plain_iso_fields`, and
+/// chrono places them on the calendar. Anything else, or a value it cannot
+/// place, goes on to the general parser, so results do not change.
 fn parse_plain_iso(b: &[u8]) -> Option<NaiveDateTime> {
-    fn num(b: &[u8]) -> Option<u32> {
-        b.iter()
-            .try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    }
-    if !matches!(b.len(), 10 | 16 | 19) || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let date = NaiveDate::from_ymd_opt(num(&b[..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
-    if year_out_of_range(date) {
-        return None;
-    }
-    if b.len() == 10 {
-        return date.and_hms_opt(0, 0, 0);
-    }
-    if !matches!(b[10], b' ' | b'T') || b[13] != b':' {
-        return None;
-    }
-    let sec = if b.len() == 19 {
-        if b[16] != b':' {
-            return None;
-        }
-        num(&b[17..19])?
-    } else {
-        0
-    };
-    date.and_hms_opt(num(&b[11..13])?, num(&b[14..16])?, sec)
+    let (y, m, d, h, min, sec) = plain_iso_fields(b)?;
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?.and_hms_opt(h, min, sec)
 }
 
 /// `parse`, as microseconds since the epoch (UTC): the plain ISO shapes of
@@ -202,8 +179,10 @@ fn plain_iso_micros(b: &[u8]) -> Option<i64> {
     Some(((days * 24 + i64::from(h)) * 60 + i64::from(min)) * 60_000_000 + i64::from(sec) * 1_000_000)
 }
 
-/// The fields of a value `plain_iso_micros` places (year, month, day, hour,
-/// minute, second), checked; `is_iso` needs no more.
+/// The fields of a plain ISO value (year, month, day, hour, minute, second),
+/// its shape and calendar checked by hand, as chrono checks them, and its year
+/// within the years `year_out_of_range` allows: what `parse_plain_iso` hands
+/// to chrono and `plain_iso_micros` computes from; `is_iso` needs no more.
 fn plain_iso_fields(b: &[u8]) -> Option<(i64, u32, u32, u32, u32, u32)> {
     fn num(b: &[u8]) -> Option<u32> {
         b.iter()

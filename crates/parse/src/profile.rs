@@ -334,14 +334,7 @@ pub struct Vocab {
 
 impl Vocab {
     pub fn lookup(&self, raw: &str) -> Option<&str> {
-        // Lower-cased only when it changes anything: most values are looked
-        // up once a row, and the copy was an allocation each.
-        let t = crate::values::trim(raw);
-        let key: std::borrow::Cow<str> = if t.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-            t.to_lowercase().into()
-        } else {
-            t.into()
-        };
+        let key = crate::values::lowercase(crate::values::trim(raw));
         if let Some(v) = self.exact.get(&*key) {
             return Some(v);
         }

@@ -14,6 +14,17 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// `s` lower-cased, copied only when that changes it (it holds an upper-case
+/// or a non-ASCII byte): most values an import compares are lower-case
+/// already, and each copy was an allocation.
+pub fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        s.to_lowercase().into()
+    } else {
+        s.into()
+    }
+}
+
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
         "true" | "t" | "yes" | "y" | "1" => Some(true),
