@@ -494,3 +494,181 @@ fn canonical_changes_carry_cis() {
         "C1:db01,C1:db02,C2:web01,C2:web02"
     );
 }
+
+/// One cell that is no date (`TBD`, `N/A`) does not decide a file's date
+/// order: its row is rejected, the others load month-first (BMC's
+/// `3/13/2024 7:45:00 AM`).
+#[test]
+fn a_junk_date_cell_rejects_its_row_not_the_file() {
+    let w = Workdir::new();
+    let chg = w.write(
+        "CHG_report.csv",
+        "Change ID*+,Summary*,Status*,Status Reason,Class*,Risk Level*,Actual Start Date+,Actual End Date+,Submit Date\n\
+         CRQ000000000301,Patch mail,Closed,Successful,Normal,Risk Level 2,3/13/2024 7:45:00 AM,3/13/2024 9:10:00 AM,3/1/2024 9:12:00 AM\n\
+         CRQ000000000302,VPN firmware,Closed,Successful,Normal,Risk Level 2,TBD,3/14/2024 9:10:00 PM,3/2/2024 9:12:00 AM\n\
+         CRQ000000000303,SAN expansion,Closed,Successful,Normal,Risk Level 2,3/15/2024 7:45:00 AM,3/15/2024 9:10:00 AM,3/3/2024 9:12:00 AM\n",
+    );
+    let r = w.run(&["import", chg.to_str().unwrap()]);
+    assert!(r.stdout.contains("dates mdy"), "{}", r.stdout);
+    assert!(r.stdout.contains("inserted 2"), "{}", r.stdout);
+    assert!(r.stdout.contains("rejected 1"), "{}", r.stdout);
+    let rej = w.sql("select line, field, value from import_rejects");
+    assert_eq!(rej.len(), 1);
+    assert_eq!(rej[0]["field"], "Actual Start Date+");
+    assert_eq!(rej[0]["value"], "TBD");
+    assert_eq!(
+        one(&w, "select min(actual_end)::varchar from changes"),
+        "2024-03-13 09:10:00"
+    );
+}
+
+/// A week's export whose dates all read both ways (no day above 12) takes
+/// the order that keeps them together, and says so.
+#[test]
+fn ambiguous_dates_take_the_order_that_keeps_them_together() {
+    let w = Workdir::new();
+    let chg = w.write(
+        "change_request.csv",
+        "number,type,risk,state,close_code,work_start,work_end\n\
+         CHG0040101,normal,3,3,successful,03/01/2024 09:12:00 AM,03/05/2024 11:41:00 PM\n\
+         CHG0040102,normal,3,3,successful,03/04/2024 10:00:00 AM,03/04/2024 12:30:00 PM\n\
+         CHG0040103,normal,3,3,successful,03/07/2024 08:00:00 AM,03/08/2024 09:00:00 AM\n",
+    );
+    let r = w.run(&["import", chg.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("dates mdy"), "{}", r.stdout);
+    assert!(r.stdout.contains("assumed month-first"), "{}", r.stdout);
+    assert_eq!(
+        one(&w, "select max(actual_end)::varchar from changes"),
+        "2024-03-08 09:00:00"
+    );
+}
+
+/// A workflow's state that names the outcome (Jira's `Failed` with the
+/// Resolution `Done`; Freshservice's custom `Rolled Back` with no outcome
+/// field) gives the change that outcome, and the import says so; HPSM's
+/// `Emergency Change` category is an emergency change; BMC's `Service Type*`
+/// tells service requests from incidents as `Case Type*` does.
+#[test]
+fn states_that_name_outcomes_and_vendor_type_fields() {
+    let w = Workdir::new();
+    let fs = w.write(
+        "fs_changes.csv",
+        "Change ID,Subject,Status,Risk,Change Type,Planned Start Date,Planned End Date,Group\n\
+         CHN-31,Upgrade HR portal,Failed,Medium,Normal,2024-03-02 20:00:00,2024-03-02 22:00:00,Apps\n\
+         CHN-32,Rotate certs,Rolled Back,Low,Standard,2024-03-03 20:00:00,2024-03-03 22:00:00,Infra\n\
+         CHN-33,Patch DB,Closed,Low,Standard,2024-03-04 20:00:00,2024-03-04 22:00:00,Infra\n",
+    );
+    let r = w.run(&["import", fs.to_str().unwrap()]).ok();
+    assert!(
+        r.stdout
+            .contains("outcome \"unsuccessful\" taken from state \"failed\" (1 rows)"),
+        "{}",
+        r.stdout
+    );
+    let got: Vec<String> = w
+        .sql("select change_id, state, outcome from changes order by 1")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["change_id"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "CHN-31 closed unsuccessful",
+            "CHN-32 closed rolled_back",
+            "CHN-33 closed -"
+        ]
+    );
+    assert_eq!(
+        one(&w, "select count(*) from import_unmapped where value like 'state:%'"),
+        2
+    );
+
+    let hpsm = w.write(
+        "hpsm_changes.csv",
+        "Change ID,Title,Category,Phase,Status,Risk Assessment,Planned Start,Planned End,Actual Start,Actual End,Completion Code\n\
+         C10231,Restart MQ,Emergency Change,Change Implementation,closed,4 - High Risk,03/13/24 04:40:00,03/13/24 05:40:00,03/13/24 04:45:00,03/13/24 05:10:00,Backed Out\n\
+         C10232,Patch web,Standard Change,Change Implementation,closed,2 - Some Risk,03/14/24 04:40:00,03/14/24 05:40:00,03/14/24 04:45:00,03/14/24 05:10:00,Successful\n\
+         C10233,New VLAN,Normal Change,Change Implementation,closed,0 - No Risk,03/15/24 04:40:00,03/15/24 05:40:00,03/15/24 04:45:00,03/15/24 05:10:00,Successful\n",
+    );
+    let r = w.run(&["import", hpsm.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("hpsm changes"), "{}", r.stdout);
+    let got: Vec<String> = w
+        .sql("select change_type, risk from changes where change_id like 'C1%' order by change_id")
+        .iter()
+        .map(|r| format!("{} {}", r["change_type"].as_str().unwrap(), r["risk"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, vec!["emergency high", "standard moderate", "normal low"]);
+
+    let bmc = w.write(
+        "HPD_helix.csv",
+        "Incident ID*+,Summary*,Priority*,Status*,Service Type*,Service*+,Assigned Group*+,Reported Date+,Last Resolved Date\n\
+         INC000000101001,Mail down,High,Resolved,User Service Restoration,Mail,Messaging,3/15/2024 10:00:00 AM,3/15/2024 11:00:00 AM\n\
+         INC000000101004,New laptop request,Medium,Closed,User Service Request,Desktop,Service Desk,3/15/2024 10:00:00 AM,\n\
+         INC000000101005,SAN alarm,Low,Closed,Infrastructure Event,SAN,Storage,3/16/2024 10:00:00 AM,3/16/2024 10:30:00 AM\n",
+    );
+    let r = w.run(&["import", bmc.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("bmc incidents"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("inserted 2") && r.stdout.contains("skipped 1"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        one(
+            &w,
+            "select count(*) from incidents where incident_id = 'INC000000101004'"
+        ),
+        0
+    );
+}
+
+/// Freshservice's API lists as JSON (`{"tickets": [...]}`, `{"changes": [...]}`):
+/// detected by the API's field names, the tickets' priority codes read the
+/// API's way (1 = Low ... 4 = Urgent), service requests skipped.
+#[test]
+fn freshservice_api_json_lists() {
+    let w = Workdir::new();
+    let tickets = w.write(
+        "tickets.json",
+        r#"{"tickets": [
+  {"id": 201, "subject": "HR portal 500 errors", "type": "Incident", "priority": 4, "status": 5, "source": 2,
+   "created_at": "2024-04-03T08:30:00Z", "updated_at": "2024-04-05T10:05:00Z", "due_by": "2024-04-03T12:30:00Z", "fr_due_by": "2024-04-03T09:30:00Z"},
+  {"id": 202, "subject": "Printer jam", "type": "Incident", "priority": 1, "status": 2, "source": 2,
+   "created_at": "2024-04-04T08:30:00Z", "updated_at": "2024-04-04T10:05:00Z", "due_by": "2024-04-05T12:30:00Z", "fr_due_by": "2024-04-04T09:30:00Z"},
+  {"id": 203, "subject": "New laptop", "type": "Service Request", "priority": 2, "status": 2, "source": 2,
+   "created_at": "2024-04-04T08:30:00Z", "updated_at": "2024-04-04T10:05:00Z", "due_by": "2024-04-05T12:30:00Z", "fr_due_by": "2024-04-04T09:30:00Z"}
+]}"#,
+    );
+    let changes = w.write(
+        "changes.json",
+        r#"{"changes": [
+  {"id": 31, "subject": "Upgrade HR portal", "status": 6, "risk": 2, "change_type": 4, "priority": 2,
+   "planned_start_date": "2024-04-02T20:00:00Z", "planned_end_date": "2024-04-02T22:00:00Z",
+   "created_at": "2024-03-28T10:00:00Z", "updated_at": "2024-04-03T08:00:00Z"}
+]}"#,
+    );
+    let r = w
+        .run(&["import", tickets.to_str().unwrap(), changes.to_str().unwrap()])
+        .ok();
+    assert!(r.stdout.contains("freshservice incidents"), "{}", r.stdout);
+    assert!(r.stdout.contains("freshservice changes"), "{}", r.stdout);
+    let inc = w.sql("select incident_id, priority, state from incidents order by 1");
+    assert_eq!(inc.len(), 2, "{inc:?}");
+    assert_eq!(inc[0]["incident_id"], "201");
+    assert_eq!(inc[0]["priority"], 1);
+    assert_eq!(inc[0]["state"], "closed");
+    assert_eq!(inc[1]["priority"], 4);
+    let chg = w.sql("select change_id, change_type, risk, state from changes");
+    assert_eq!(chg.len(), 1);
+    assert_eq!(chg[0]["change_id"], "31");
+    assert_eq!(chg[0]["change_type"], "emergency");
+    assert_eq!(chg[0]["risk"], "moderate");
+    assert_eq!(chg[0]["state"], "closed");
+}

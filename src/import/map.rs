@@ -10,7 +10,7 @@ use super::dates::DateOrder;
 use super::read::{self, FileFormat, TableReader};
 use super::{ColType, Column};
 use super::{dates, profile};
-use relkpi_parse::values::{keyword_value, lowercase, parse_bool, parse_int, trim};
+use relkpi_parse::values::{keyword_value, lowercase, outcome_of_state, parse_bool, parse_int, trim};
 
 /// A value noticed while mapping one row: (canonical column, value, what the
 /// keyword rule mapped it to).
@@ -84,6 +84,11 @@ pub(super) struct Mapper<'a> {
     /// Per canonical column, resolved once: the profile's vocabulary, its
     /// placeholders, and the canonical values (enumerated columns).
     pub(super) per_column: Vec<ColumnMaps<'a>>,
+    /// Changes: the state and outcome columns, when the export maps both. A
+    /// state that names an outcome ("Failed", "Rolled back") gives it to a
+    /// change whose outcome is empty or merely successful (Jira's Resolution
+    /// "Done" on a failed change), reported as a value mapped by keyword.
+    pub(super) outcome_of_state: Option<(usize, usize)>,
 }
 
 pub(super) struct ColumnMaps<'a> {
@@ -112,6 +117,7 @@ impl Mapper<'_> {
         };
         let get = |i: usize| row.fields.get(i).unwrap_or("");
         let mut values = Vec::with_capacity(self.columns.len());
+        let mut state_text: Option<&str> = None;
         for (ci, col) in self.columns.iter().enumerate() {
             if col.name == "source" {
                 let v = self
@@ -166,6 +172,9 @@ impl Mapper<'_> {
                 }
                 continue;
             };
+            if self.outcome_of_state.is_some_and(|(st, _)| st == ci) {
+                state_text = Some(trimmed);
+            }
             let header = self.sources[ci]
                 .as_ref()
                 .map(|h| self.headers[h[0]].as_str())
@@ -251,6 +260,13 @@ impl Mapper<'_> {
                 },
             };
             values.push(v);
+        }
+        if let (Some((_, oc)), Some(st)) = (self.outcome_of_state, state_text)
+            && let Some(o) = outcome_of_state(st)
+            && matches!(&values[oc], Cell::Null) | matches!(&values[oc], Cell::Text(t) if &**t == "successful")
+        {
+            unmapped.push(("outcome".to_owned(), format!("state:{}", lowercase(st)), Some(o)));
+            values[oc] = Cell::Text(o.into());
         }
         if values[self.key].is_null() {
             let h = self.sources[self.key]

@@ -155,9 +155,22 @@ fn prepare_file(conn: &Connection, path: &Path, opts: &ImportOptions, in_table: 
             v
         }
     };
+    let idx = HeaderIndex::new(&raw.headers);
+    // A row filter's field under another of its labels.
+    let mut profiles = profiles;
+    for f in profiles
+        .iter_mut()
+        .flat_map(|p| p.kinds.iter_mut())
+        .filter_map(|k| k.filter.as_mut())
+    {
+        if !idx.has(&f.header)
+            && let Some(h) = f.also.iter().find(|h| idx.has(h))
+        {
+            f.header = h.clone();
+        }
+    }
     let first_row: Option<Vec<String>> = raw.peek()?.map(|r| r.fields.iter().map(str::to_owned).collect());
     let (profile, kind, detected) = choose(&profiles, &raw.headers, first_row.as_deref(), opts, path)?;
-    let idx = HeaderIndex::new(&raw.headers);
     // A mixed export (Jira changes and incidents; Remedy incidents and
     // requests): the profile's other kinds told apart by the same header.
     let siblings: Vec<&KindMap> = match (&kind.filter, &opts.kind) {
@@ -309,12 +322,13 @@ fn prepare_kind(
     let forced = opts
         .date_order
         .or_else(|| profile.date_order.as_deref().and_then(DateOrder::parse));
-    // The file's date order: the orders every date value it holds reads in
-    // (`dates::detect_order`), narrowed a chunk at a time so that nothing
-    // grows with the file. ISO values read the same in every order and tell
-    // nothing; a chunk's values are tried once each, on every core.
-    let collect_dates = |rows: &[read::RawRow], cands: &mut Vec<DateOrder>| {
-        if forced.is_some() || cands.is_empty() {
+    // The file's date order: what its date values read in
+    // (`dates::OrderVotes`: a value no order reads is left to be rejected),
+    // gathered a chunk at a time so that nothing grows with the file. ISO
+    // values read the same in every order and tell nothing; a chunk's values
+    // are tried once each, on every core.
+    let collect_dates = |rows: &[read::RawRow], votes: &mut dates::OrderVotes| {
+        if forced.is_some() {
             return;
         }
         let found = rows
@@ -326,9 +340,9 @@ fn prepare_kind(
                     if !t.is_empty()
                         && !profile.null_values.iter().any(|n| n == t)
                         && !dates::is_iso(t)
-                        && !found.contains(v)
+                        && !found.contains(t)
                     {
-                        found.insert(v);
+                        found.insert(t);
                     }
                 }
                 found
@@ -337,42 +351,28 @@ fn prepare_kind(
                 a.extend(b);
                 a
             });
-        let start = cands.clone();
-        *cands = found
+        let chunk = found
             .par_iter()
-            .fold(
-                || start.clone(),
-                |mut c, v| {
-                    dates::narrow_order(&mut c, std::iter::once(*v));
-                    c
-                },
-            )
-            .reduce(
-                || start.clone(),
-                |mut a, b| {
-                    a.retain(|o| b.contains(o));
-                    a
-                },
-            );
+            .fold(dates::OrderVotes::default, |mut c, v| {
+                c.add(v);
+                c
+            })
+            .reduce(dates::OrderVotes::default, |mut a, b| {
+                a.merge(&b);
+                a
+            });
+        votes.merge(&chunk);
     };
-    let decide = |cands: &[DateOrder]| -> (DateOrder, Option<String>) {
-        if let Some(o) = forced {
-            return (o, None);
-        }
-        match cands {
-            [] => (DateOrder::Ymd, None),
-            [o] => (*o, None),
-            c if c.contains(&DateOrder::Ymd) => (DateOrder::Ymd, None),
-            _ => (
-                DateOrder::Dmy,
-                Some("every date in the file reads both day-first and month-first; assumed day-first (set --date-order or date_order in a profile)".to_owned()),
-            ),
+    let decide = |votes: &dates::OrderVotes| -> (DateOrder, Option<String>) {
+        match forced {
+            Some(o) => (o, None),
+            None => votes.decide(),
         }
     };
     // The order is needed before the first row is mapped, but it is a property
     // of the whole file: the mapping starts with the order the first chunk of
     // rows shows, and if the whole file shows another, maps the file again.
-    let mut date_orders = vec![DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
+    let mut date_orders = dates::OrderVotes::default();
     let first_chunk = raw.next_rows(MAP_CHUNK)?;
     collect_dates(&first_chunk, &mut date_orders);
     let (order, _) = decide(&date_orders);
@@ -390,6 +390,17 @@ fn prepare_kind(
             allowed: vocab.get(&c.name).map(|v| v.iter().cloned().collect()),
         })
         .collect();
+    let outcome_of_state = (kind.table == "changes")
+        .then(|| {
+            let at = |n: &str| columns.iter().position(|c| c.name == n);
+            let (st, oc) = (at("state")?, at("outcome")?);
+            sources[st].as_ref()?;
+            Some((st, oc))
+        })
+        .flatten();
+    if let Some((_, oc)) = outcome_of_state {
+        present[oc] = true;
+    }
     let mut mapper = Mapper {
         sources,
         // A kind's filter applies when the file has its column; without it,
@@ -415,6 +426,7 @@ fn prepare_kind(
             .position(|c| c.name == key_name)
             .context("no key column")?,
         headers: raw.headers.clone(),
+        outcome_of_state,
         columns: columns.clone(),
         per_column,
     };

@@ -134,6 +134,16 @@ pub fn import_summary(s: &FileSummary) -> String {
     }
     for u in &s.unmapped_values {
         match &u.mapped_to {
+            // A change whose state names its outcome (`map::Mapper::outcome_of_state`).
+            Some(v) if u.value.starts_with("state:") => {
+                let _ = write!(
+                    out,
+                    "\n  {} {v:?} taken from state {:?} ({} rows)",
+                    u.column,
+                    &u.value["state:".len()..],
+                    u.rows
+                );
+            }
             Some(v) => {
                 let _ = write!(
                     out,

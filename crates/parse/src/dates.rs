@@ -280,6 +280,123 @@ pub fn narrow_order<'a>(candidates: &mut Vec<DateOrder>, values: impl Iterator<I
     }
 }
 
+const ORDERS: [DateOrder; 3] = [DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
+
+/// What a file's date values say about its order: how many read in each
+/// order, and the span each order puts them in. A value that reads in no
+/// order ("TBD", "N/A": rejected when its row is mapped) says nothing, so one
+/// bad cell cannot turn the file's order, and every row with it, wrong.
+#[derive(Debug, Clone, Default)]
+pub struct OrderVotes {
+    /// Values that read in at least one order.
+    values: u64,
+    reads: [u64; 3],
+    span: [Option<(NaiveDateTime, NaiveDateTime)>; 3],
+}
+
+impl OrderVotes {
+    pub fn add(&mut self, value: &str) {
+        let mut any = false;
+        for (i, o) in ORDERS.iter().enumerate() {
+            if let Some(dt) = parse(value, *o) {
+                any = true;
+                self.reads[i] += 1;
+                self.span[i] = Some(match self.span[i] {
+                    None => (dt, dt),
+                    Some((a, b)) => (a.min(dt), b.max(dt)),
+                });
+            }
+        }
+        self.values += u64::from(any);
+    }
+
+    pub fn merge(&mut self, other: &OrderVotes) {
+        self.values += other.values;
+        for i in 0..3 {
+            self.reads[i] += other.reads[i];
+            self.span[i] = match (self.span[i], other.span[i]) {
+                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                (x, y) => x.or(y),
+            };
+        }
+    }
+
+    /// The orders every value that reads at all reads in (all three when no
+    /// value tells).
+    pub fn candidates(&self) -> Vec<DateOrder> {
+        ORDERS
+            .iter()
+            .zip(self.reads)
+            .filter(|(_, n)| *n == self.values)
+            .map(|(o, _)| *o)
+            .collect()
+    }
+
+    fn days(&self, o: DateOrder) -> i64 {
+        let i = ORDERS.iter().position(|x| *x == o).unwrap_or(0);
+        self.span[i].map_or(0, |(a, b)| (b - a).num_days())
+    }
+
+    /// The file's order, and a warning when the values leave it a guess.
+    /// Values that read both day-first and month-first (no day above 12) take
+    /// the order that keeps them closer together (a week's export read the
+    /// other way spreads over months); values that no one order reads all of
+    /// take the order most of them read in (the others are rejected).
+    pub fn decide(&self) -> (DateOrder, Option<String>) {
+        let cands = self.candidates();
+        let hint = "set --date-order or date_order in a profile";
+        match cands.as_slice() {
+            _ if self.values == 0 => (DateOrder::Ymd, None),
+            [o] => (*o, None),
+            c if c.contains(&DateOrder::Ymd) => (DateOrder::Ymd, None),
+            [_, _] => {
+                let (d, m) = (self.days(DateOrder::Dmy), self.days(DateOrder::Mdy));
+                if m * 2 < d {
+                    (
+                        DateOrder::Mdy,
+                        Some(format!(
+                            "every date in the file reads both day-first and month-first; assumed month-first, which puts them within {m} days where day-first spreads them over {d} ({hint})"
+                        )),
+                    )
+                } else if d * 2 < m {
+                    (
+                        DateOrder::Dmy,
+                        Some(format!(
+                            "every date in the file reads both day-first and month-first; assumed day-first, which puts them within {d} days where month-first spreads them over {m} ({hint})"
+                        )),
+                    )
+                } else {
+                    (
+                        DateOrder::Dmy,
+                        Some(format!(
+                            "every date in the file reads both day-first and month-first; assumed day-first ({hint})"
+                        )),
+                    )
+                }
+            }
+            _ => {
+                let (i, n) = self
+                    .reads
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+                    .map(|(i, n)| (i, *n))
+                    .unwrap_or((0, 0));
+                let o = ORDERS[i];
+                (
+                    o,
+                    Some(format!(
+                        "the file's dates read in no one order: {n} of {} distinct values read {}; assumed {}, the rows with the others are rejected ({hint})",
+                        self.values,
+                        o.as_str(),
+                        o.as_str()
+                    )),
+                )
+            }
+        }
+    }
+}
+
 /// `2024-03-01`, `2024-03-01 12:00`, `2024-03-01T12:00:00`.
 pub fn parse_ts(s: &str) -> Result<NaiveDateTime> {
     parse(s, DateOrder::Ymd)
@@ -411,6 +528,42 @@ mod tests {
         assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Mdy]);
         let v = ["01/02/2024"];
         assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Dmy, DateOrder::Mdy]);
+    }
+
+    /// A value no order reads says nothing; ambiguous values take the order
+    /// that keeps them together; conflicting ones the order most read in.
+    #[test]
+    fn order_votes() {
+        let votes = |v: &[&str]| {
+            let mut o = OrderVotes::default();
+            v.iter().for_each(|x| o.add(x));
+            o
+        };
+        let v = votes(&["3/13/2024 7:45:00 AM", "TBD", "N/A", "3/1/2024 9:12:00 AM"]);
+        assert_eq!(v.candidates(), vec![DateOrder::Mdy]);
+        assert_eq!(v.decide(), (DateOrder::Mdy, None));
+        // A week in March read month-first, or one day a month read day-first.
+        let v = votes(&[
+            "03/01/2024 09:12:00 AM",
+            "03/05/2024 11:41:00 PM",
+            "03/07/2024 10:00:00 AM",
+        ]);
+        assert_eq!(v.decide().0, DateOrder::Mdy);
+        assert!(v.decide().1.unwrap().contains("within 6 days"));
+        let v = votes(&["01/03/2024 09:12", "05/03/2024 11:41", "07/03/2024 10:00"]);
+        assert_eq!(v.decide().0, DateOrder::Dmy);
+        let v = votes(&["01/02/2024"]);
+        assert_eq!(v.decide().0, DateOrder::Dmy);
+        // Day-first and month-first values mixed: the majority's order.
+        let v = votes(&["13/02/2024", "14/02/2024", "02/15/2024"]);
+        assert_eq!(v.candidates(), Vec::<DateOrder>::new());
+        assert_eq!(v.decide().0, DateOrder::Dmy);
+        assert!(v.decide().1.unwrap().contains("2 of 3"));
+        assert_eq!(votes(&["junk", ""]).decide(), (DateOrder::Ymd, None));
+        // Merged chunks vote as one.
+        let mut a = votes(&["01/02/2024"]);
+        a.merge(&votes(&["TBD", "02/13/2024"]));
+        assert_eq!(a.decide(), (DateOrder::Mdy, None));
     }
 
     #[test]

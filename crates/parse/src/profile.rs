@@ -101,6 +101,11 @@ pub struct KindMap {
 #[serde(deny_unknown_fields)]
 pub struct RowFilter {
     pub header: String,
+    /// Other labels of the same field (BMC: `Service Type` where older
+    /// reports say `Case Type`): the first the file has stands in for
+    /// `header` when it lacks that.
+    #[serde(default)]
+    pub also: Vec<String>,
     pub values: Vec<String>,
 }
 

@@ -781,8 +781,9 @@ fn json_text(v: &serde_json::Value) -> String {
 }
 
 /// The keys of a JSON object that may hold its record array, in the order
-/// they are preferred when several do.
-const JSON_WRAPPERS: [&str; 4] = ["records", "result", "values", "data"];
+/// they are preferred when several do: ServiceNow's `result`, Jira's
+/// `values`, Freshservice's API lists (`changes`, `tickets`, `releases`).
+const JSON_WRAPPERS: [&str; 7] = ["records", "result", "values", "data", "changes", "tickets", "releases"];
 
 /// Rows parsed ahead of the importer, at most (JSON, XLSX).
 const ROWS_AHEAD: usize = 1024;
@@ -1045,8 +1046,9 @@ fn open_json(
         {
             Some(at) => at,
             None => bail!(
-                "{}: JSON object without a \"records\" or \"result\" array (found keys: {})",
+                "{}: JSON object without an array of records under {} (found keys: {})",
                 path.display(),
+                JSON_WRAPPERS.join(", "),
                 found.join(", ")
             ),
         },

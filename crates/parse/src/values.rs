@@ -88,6 +88,17 @@ pub fn keyword_value(table: &str, column: &str, raw: &str) -> Option<&'static st
         .map(|(_, val)| *val)
 }
 
+/// The outcome a change's state names, where it names one ("Failed",
+/// "Rolled back", "Backed out", "Closed incomplete"): `unsuccessful` or
+/// `rolled_back` by the keyword rule; None for every other state, and for
+/// numeric state codes.
+pub fn outcome_of_state(raw: &str) -> Option<&'static str> {
+    if !raw.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    keyword_value("changes", "outcome", raw).filter(|o| matches!(*o, "unsuccessful" | "rolled_back"))
+}
+
 const CANCELLED: &[&str] = &[
     "cancel",
     "reject",
@@ -103,6 +114,7 @@ const CANCELLED: &[&str] = &[
 
 const OUTCOME: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
+    (&["not required"], "cancelled"),
     (
         &[
             "rolled back",
@@ -123,6 +135,7 @@ const OUTCOME: &[(&[&str], &str)] = &[
             "with errors",
             "with problems",
             "with incident",
+            "not as planned",
         ],
         "successful_with_issues",
     ),
@@ -130,9 +143,21 @@ const OUTCOME: &[(&[&str], &str)] = &[
         &[
             "unsuccessful",
             "not successful",
+            "no success",
             "fail",
+            "abort",
             "incomplete",
+            "not complete",
+            "uncomplete",
             "not implemented",
+            "not resolved",
+            "unresolved",
+            "not done",
+            "not fixed",
+            "caused outage",
+            "caused an outage",
+            "caused incident",
+            "caused an incident",
         ],
         "unsuccessful",
     ),
@@ -145,7 +170,12 @@ const OUTCOME: &[(&[&str], &str)] = &[
 const CHANGE_STATE: &[(&[&str], &str)] = &[
     (CANCELLED, "cancelled"),
     (&["closed", "complete", "done", "resolved", "finished"], "closed"),
+    // Ended states that say how ("Failed", "Rolled back"); the outcome is
+    // taken from them too (`outcome_of_state`).
+    (&["fail", "rolled back", "backed out", "reverted"], "closed"),
     (&["review", "verif", "validat"], "review"),
+    // Done, not yet reviewed or closed ("Implemented with issues", "Deployed").
+    (&["implemented", "deployed"], "review"),
     (
         &[
             "awaiting implementation",
@@ -294,6 +324,17 @@ mod tests {
     }
 
     #[test]
+    fn outcome_named_by_a_state() {
+        assert_eq!(outcome_of_state("Failed"), Some("unsuccessful"));
+        assert_eq!(outcome_of_state("Rolled Back"), Some("rolled_back"));
+        assert_eq!(outcome_of_state("Closed Incomplete"), Some("unsuccessful"));
+        assert_eq!(outcome_of_state("Closed"), None);
+        assert_eq!(outcome_of_state("Completed"), None);
+        assert_eq!(outcome_of_state("Cancelled"), None);
+        assert_eq!(outcome_of_state("-1"), None);
+    }
+
+    #[test]
     fn keyword_rule() {
         for (t, c, raw, want) in [
             (
@@ -306,6 +347,35 @@ mod tests {
             ("changes", "outcome", "Failed - rolled back", Some("rolled_back")),
             ("changes", "outcome", "Change will not be performed", Some("cancelled")),
             ("changes", "outcome", "Successful", Some("successful")),
+            ("changes", "outcome", "Not completed", Some("unsuccessful")),
+            (
+                "changes",
+                "outcome",
+                "Implemented - not as planned",
+                Some("successful_with_issues"),
+            ),
+            ("changes", "outcome", "Aborted", Some("unsuccessful")),
+            ("changes", "outcome", "Change not required", Some("cancelled")),
+            ("changes", "outcome", "No success", Some("unsuccessful")),
+            ("changes", "outcome", "Unresolved", Some("unsuccessful")),
+            ("changes", "outcome", "Completed - Caused Outage", Some("unsuccessful")),
+            (
+                "changes",
+                "outcome",
+                "Successful - Caused Incident",
+                Some("unsuccessful"),
+            ),
+            (
+                "changes",
+                "outcome",
+                "Successful with incident",
+                Some("successful_with_issues"),
+            ),
+            ("changes", "state", "Implemented with issues", Some("review")),
+            ("changes", "state", "Failed", Some("closed")),
+            ("changes", "state", "Rolled Back", Some("closed")),
+            ("changes", "state", "Awaiting implementation", Some("scheduled")),
+            ("changes", "state", "Implementation in progress", Some("implement")),
             ("releases", "outcome", "Deployment failed", Some("failed")),
             ("changes", "state", "Awaiting Implementation", Some("scheduled")),
             ("changes", "state", "Work In Progress", Some("implement")),
