@@ -240,6 +240,40 @@ fn change_failure_rate_without_outcomes_says_its_basis() {
     );
 }
 
+/// A source whose outcomes are all values no profile knows (HPSM's numeric
+/// completion codes) records no outcome that can be read: its change rollback
+/// rate is NULL with that note, not 0%, and its change failure rate counts
+/// incident-caused failures only, as for a source without outcomes.
+#[test]
+fn unrecognised_outcome_codes_are_no_outcome_data() {
+    let w = Workdir::new();
+    let r = w.run(&[
+        "import",
+        "--source",
+        "hpsm",
+        w.write(
+            "hpsm_changes.csv",
+            "Change ID,Title,Category,Status,Actual End,Completion Code
+             C1,Patch web,Normal Change,closed,2024-03-05 10:00:00,1
+             C2,Restart MQ,Normal Change,closed,2024-03-06 10:00:00,4
+",
+        )
+        .to_str()
+        .unwrap(),
+    ]);
+    assert!(
+        r.stdout.contains("unrecognised outcome value \"4\" kept as is"),
+        "{}",
+        r.stdout
+    );
+    let v = kpis(&w, &[]);
+    let k = get(&v, "change_rollback_rate", None);
+    assert!(k["value"].is_null(), "{k}");
+    assert_eq!(k["note"], "no outcome data in source hpsm");
+    let k = get(&v, "change_failure_rate", None);
+    assert_eq!(k["extra"]["basis"], "incidents only", "{k}");
+}
+
 /// Point 7: A row with data beyond the header (an unquoted delimiter shifted its
 /// values) is rejected with its line and raw text; trailing empty cells are
 /// harmless.

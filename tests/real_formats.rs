@@ -595,16 +595,32 @@ fn states_that_name_outcomes_and_vendor_type_fields() {
         "Change ID,Title,Category,Phase,Status,Risk Assessment,Planned Start,Planned End,Actual Start,Actual End,Completion Code\n\
          C10231,Restart MQ,Emergency Change,Change Implementation,closed,4 - High Risk,03/13/24 04:40:00,03/13/24 05:40:00,03/13/24 04:45:00,03/13/24 05:10:00,Backed Out\n\
          C10232,Patch web,Standard Change,Change Implementation,closed,2 - Some Risk,03/14/24 04:40:00,03/14/24 05:40:00,03/14/24 04:45:00,03/14/24 05:10:00,Successful\n\
-         C10233,New VLAN,Normal Change,Change Implementation,closed,0 - No Risk,03/15/24 04:40:00,03/15/24 05:40:00,03/15/24 04:45:00,03/15/24 05:10:00,Successful\n",
+         C10233,New VLAN,Normal Change,Change Implementation,closed,0 - No Risk,03/15/24 04:40:00,03/15/24 05:40:00,03/15/24 04:45:00,03/15/24 05:10:00,Successful\n\
+         C10234,New DNS zone,Normal Change,Change Approval,open,1 - Low Risk,03/25/24 04:40:00,03/25/24 05:40:00,,,\n",
     );
     let r = w.run(&["import", hpsm.to_str().unwrap()]).ok();
     assert!(r.stdout.contains("hpsm changes"), "{}", r.stdout);
     let got: Vec<String> = w
-        .sql("select change_type, risk from changes where change_id like 'C1%' order by change_id")
+        .sql("select change_type, risk, state from changes where change_id like 'C1%' order by change_id")
         .iter()
-        .map(|r| format!("{} {}", r["change_type"].as_str().unwrap(), r["risk"].as_str().unwrap()))
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["change_type"].as_str().unwrap(),
+                r["risk"].as_str().unwrap(),
+                r["state"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(got, vec!["emergency high", "standard moderate", "normal low"]);
+    assert_eq!(
+        got,
+        vec![
+            "emergency high closed",
+            "standard moderate closed",
+            "normal low closed",
+            "normal low authorize"
+        ]
+    );
 
     let bmc = w.write(
         "HPD_helix.csv",
@@ -671,4 +687,60 @@ fn freshservice_api_json_lists() {
     assert_eq!(chg[0]["change_type"], "emergency");
     assert_eq!(chg[0]["risk"], "moderate");
     assert_eq!(chg[0]["state"], "closed");
+}
+
+/// Jira's project versions: a released version is deployed on its
+/// releaseDate and keeps no planned end (Jira overwrote it), an unreleased one
+/// plans to end then; Freshservice's release statuses Completed and Incomplete
+/// are a successful and a failed release.
+#[test]
+fn release_plans_and_outcomes_from_jira_versions_and_freshservice_statuses() {
+    let w = Workdir::new();
+    let versions = w.write(
+        "versions.json",
+        r#"[
+  {"self": "https://example.atlassian.net/rest/api/3/version/10001", "id": "10001", "description": "March", "name": "2024.03",
+   "archived": false, "released": true, "startDate": "2024-02-26", "releaseDate": "2024-03-10", "userReleaseDate": "10/Mar/24", "projectId": 10000},
+  {"self": "https://example.atlassian.net/rest/api/3/version/10002", "id": "10002", "description": "April", "name": "2024.04",
+   "archived": false, "released": false, "overdue": false, "startDate": "2024-03-25", "releaseDate": "2024-04-14", "projectId": 10000}
+]"#,
+    );
+    let r = w.run(&["import", versions.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("jira releases"), "{}", r.stdout);
+    let rel = w.sql(
+        "select release_id, state, planned_end::varchar as pe, actual_start::varchar as s, actual_end::varchar as e from releases order by 1",
+    );
+    assert_eq!(rel[0]["state"], "deployed");
+    assert_eq!(rel[0]["e"], "2024-03-10 00:00:00");
+    assert_eq!(rel[0]["s"], "2024-02-26 00:00:00");
+    assert!(rel[0]["pe"].is_null(), "{rel:?}");
+    assert_eq!(rel[1]["state"], "planned");
+    assert_eq!(rel[1]["pe"], "2024-04-14 00:00:00");
+    assert!(rel[1]["e"].is_null() && rel[1]["s"].is_null(), "{rel:?}");
+
+    let fs = w.write(
+        "fs_releases.csv",
+        "Release ID,Subject,Release Type,Status,Priority,Group,Planned Start Date,Planned End Date,Work Start Date,Work End Date\n\
+         REL-7,March platform release,Major,Completed,Medium,Platform,2024-03-01 20:00:00,2024-03-02 02:00:00,2024-03-01 20:10:00,2024-03-02 01:30:00\n\
+         REL-8,Payroll hotfix,Emergency,Incomplete,High,Payroll,2024-03-05 20:00:00,2024-03-05 22:00:00,2024-03-05 20:00:00,2024-03-05 23:15:00\n\
+         REL-9,April platform release,Major,Open,Medium,Platform,2024-04-01 20:00:00,2024-04-02 02:00:00,,\n",
+    );
+    let r = w.run(&["import", fs.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("freshservice releases"), "{}", r.stdout);
+    let got: Vec<String> = w
+        .sql("select release_id, state, outcome from releases where source = 'freshservice' order by 1")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["release_id"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec!["REL-7 deployed successful", "REL-8 closed failed", "REL-9 planned -"]
+    );
 }

@@ -28,7 +28,10 @@ implemented as (
 ),
 recording as (
     -- Sources that record change outcomes at all.
-    select distinct source from changes where outcome is not null
+    select distinct source from changes
+    -- A recognised outcome: a source whose outcomes are all codes no profile
+    -- knows (HPSM's numeric completion codes) records none that can be read.
+    where outcome in (select value from vocabulary where table_name = 'changes' and column_name = 'outcome')
 ),
 -- Counted per group and source first: the later steps then handle a few rows
 -- instead of every change (a KPI over millions of changes).

@@ -19,7 +19,10 @@ with implemented as (
 ),
 recording as (
     -- Sources that record change outcomes at all (see release_success_rate).
-    select distinct source from changes where outcome is not null
+    select distinct source from changes
+    -- A recognised outcome: a source whose outcomes are all codes no profile
+    -- knows (HPSM's numeric completion codes) records none that can be read.
+    where outcome in (select value from vocabulary where table_name = 'changes' and column_name = 'outcome')
 ),
 -- Counted per group and source first (see change_failure_rate).
 per_source as (

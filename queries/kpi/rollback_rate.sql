@@ -22,7 +22,10 @@ recording as (
     -- Sources that record release outcomes at all: a group of theirs whose
     -- releases happen to lack one is computed like any other (NULL only when
     -- the source records none, or the group has no release).
-    select distinct source from releases where outcome is not null
+    select distinct source from releases
+    -- A recognised outcome: a source whose outcomes are all codes no profile
+    -- knows (HPSM's numeric completion codes) records none that can be read.
+    where outcome in (select value from vocabulary where table_name = 'releases' and column_name = 'outcome')
 ),
 groups as (select * from kpi_groups('deployed', $by)),
 agg as (
