@@ -12,6 +12,19 @@ fn one(w: &Workdir, q: &str) -> serde_json::Value {
     w.scalar(q)
 }
 
+/// Each row of `q` as the text values of `cols` joined by spaces (NULL as `-`).
+fn lines(w: &Workdir, q: &str, cols: &[&str]) -> Vec<String> {
+    w.sql(q)
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| r[*c].as_str().unwrap_or("-"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
 /// A ServiceNow change list exported with labels by a customised instance:
 /// `Completion Code`, `Work end`, `Closed`, a custom `Status`, report columns
 /// (`Month`, `Wk End`) and cp1252 text, dates as `1/1/20 1:18`.
@@ -565,18 +578,11 @@ fn states_that_name_outcomes_and_vendor_type_fields() {
         "{}",
         r.stdout
     );
-    let got: Vec<String> = w
-        .sql("select change_id, state, outcome from changes order by 1")
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["change_id"].as_str().unwrap(),
-                r["state"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
+    let got = lines(
+        &w,
+        "select change_id, state, outcome from changes order by 1",
+        &["change_id", "state", "outcome"],
+    );
     assert_eq!(
         got,
         vec![
@@ -600,18 +606,11 @@ fn states_that_name_outcomes_and_vendor_type_fields() {
     );
     let r = w.run(&["import", hpsm.to_str().unwrap()]).ok();
     assert!(r.stdout.contains("hpsm changes"), "{}", r.stdout);
-    let got: Vec<String> = w
-        .sql("select change_type, risk, state from changes where change_id like 'C1%' order by change_id")
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["change_type"].as_str().unwrap(),
-                r["risk"].as_str().unwrap(),
-                r["state"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let got = lines(
+        &w,
+        "select change_type, risk, state from changes where change_id like 'C1%' order by change_id",
+        &["change_type", "risk", "state"],
+    );
     assert_eq!(
         got,
         vec![
@@ -727,18 +726,11 @@ fn release_plans_and_outcomes_from_jira_versions_and_freshservice_statuses() {
     );
     let r = w.run(&["import", fs.to_str().unwrap()]).ok();
     assert!(r.stdout.contains("freshservice releases"), "{}", r.stdout);
-    let got: Vec<String> = w
-        .sql("select release_id, state, outcome from releases where source = 'freshservice' order by 1")
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {} {}",
-                r["release_id"].as_str().unwrap(),
-                r["state"].as_str().unwrap(),
-                r["outcome"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
+    let got = lines(
+        &w,
+        "select release_id, state, outcome from releases where source = 'freshservice' order by 1",
+        &["release_id", "state", "outcome"],
+    );
     assert_eq!(
         got,
         vec!["REL-7 deployed successful", "REL-8 closed failed", "REL-9 planned -"]
