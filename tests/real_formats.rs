@@ -736,3 +736,32 @@ fn release_plans_and_outcomes_from_jira_versions_and_freshservice_statuses() {
         vec!["REL-7 deployed successful", "REL-8 closed failed", "REL-9 planned -"]
     );
 }
+
+/// A Windows export (CRLF line ends, a line break inside a quoted value, a
+/// blank line, no end on the last line): each reject names the line an
+/// editor shows its row on.
+#[test]
+fn rejects_name_the_editors_line_in_a_crlf_file() {
+    let w = Workdir::new();
+    let f = w.write(
+        "CHG_report.csv",
+        "Change ID*+,Summary*,Class*,Actual End Date+\r\n\
+         CRQ000000000401,\"Patch DB\r\nnode 1\",Normal,3/13/2024 9:10:00 AM\r\n\
+         \r\n\
+         CRQ000000000402,Patch web,Normal,TBD\r\n\
+         CRQ000000000403,Patch app,Normal,soon",
+    );
+    let r = w.run(&["import", f.to_str().unwrap()]);
+    assert!(r.stdout.contains("inserted 1"), "{}", r.stdout);
+    let rej = w.sql("select line, value from import_rejects order by line");
+    assert_eq!(rej.len(), 2, "{rej:?}");
+    assert_eq!(
+        (rej[0]["line"].as_i64(), rej[0]["value"].as_str()),
+        (Some(5), Some("TBD"))
+    );
+    assert_eq!(
+        (rej[1]["line"].as_i64(), rej[1]["value"].as_str()),
+        (Some(6), Some("soon"))
+    );
+    assert_eq!(one(&w, "select title from changes"), "Patch DB\nnode 1");
+}

@@ -258,28 +258,6 @@ pub fn from_excel_serial(v: &str) -> Option<NaiveDateTime> {
     Some(base + chrono::Duration::milliseconds(millis))
 }
 
-/// Which orders can read every value. The first field of a slash/dash date above
-/// 12 rules out month-first, the second above 12 rules out day-first.
-pub fn detect_order<'a>(values: impl Iterator<Item = &'a str>) -> Vec<DateOrder> {
-    let mut candidates = vec![DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
-    narrow_order(&mut candidates, values);
-    candidates
-}
-
-/// Keep of `candidates` the orders every one of `values` reads in (as
-/// `detect_order`, from orders already narrowed by other values).
-pub fn narrow_order<'a>(candidates: &mut Vec<DateOrder>, values: impl Iterator<Item = &'a str>) {
-    for v in values {
-        if candidates.is_empty() {
-            break;
-        }
-        if v.trim().is_empty() {
-            continue;
-        }
-        candidates.retain(|o| parse(v, *o).is_some());
-    }
-}
-
 const ORDERS: [DateOrder; 3] = [DateOrder::Ymd, DateOrder::Dmy, DateOrder::Mdy];
 
 /// What a file's date values say about its order: how many read in each
@@ -520,14 +498,18 @@ mod tests {
         assert_eq!(parse("13/13/2024", DateOrder::Dmy), None);
     }
 
+    /// The first field of a slash/dash date above 12 rules out month-first,
+    /// the second above 12 rules out day-first.
     #[test]
     fn detects_order_from_values() {
-        let v = ["01/02/2024 10:00", "13/02/2024 10:00"];
-        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Dmy]);
-        let v = ["01/02/2024 10:00", "02/13/2024 10:00"];
-        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Mdy]);
-        let v = ["01/02/2024"];
-        assert_eq!(detect_order(v.iter().copied()), vec![DateOrder::Dmy, DateOrder::Mdy]);
+        let detect = |v: &[&str]| {
+            let mut o = OrderVotes::default();
+            v.iter().for_each(|x| o.add(x));
+            o.candidates()
+        };
+        assert_eq!(detect(&["01/02/2024 10:00", "13/02/2024 10:00"]), vec![DateOrder::Dmy]);
+        assert_eq!(detect(&["01/02/2024 10:00", "02/13/2024 10:00"]), vec![DateOrder::Mdy]);
+        assert_eq!(detect(&["01/02/2024"]), vec![DateOrder::Dmy, DateOrder::Mdy]);
     }
 
     /// A value no order reads says nothing; ambiguous values take the order

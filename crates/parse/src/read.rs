@@ -516,6 +516,8 @@ enum RowSource {
         lossy: bool,
         /// The text holds NUL bytes (rows holding one are rejected).
         nuls: bool,
+        /// The CSV reader's line count after the last record read (`line_of`).
+        after: u64,
     },
     /// Rows parsed on another thread as they are taken (JSON).
     Streamed(std::sync::mpsc::Receiver<Result<RawRow, String>>),
@@ -546,12 +548,19 @@ impl TableReader {
                 path,
                 lossy,
                 nuls,
+                after,
             } => {
-                for rec in records.by_ref() {
-                    let rec = rec.map_err(|e| {
+                while let Some(rec) = records.next() {
+                    let mut rec = rec.map_err(|e| {
                         let line = e.position().map(|p| p.line()).unwrap_or(0);
                         anyhow::anyhow!("{}: line {line}: malformed CSV: {e}", path.display())
                     })?;
+                    let now = records.reader().position().line();
+                    let line = line_of(&rec, *after, now);
+                    *after = now;
+                    let mut pos = csv::Position::new();
+                    pos.set_line(line);
+                    rec.set_position(Some(pos));
                     let rec = text_record(rec);
                     if rec.iter().all(|f| f.trim().is_empty()) {
                         self.blank_rows += 1;
@@ -696,6 +705,7 @@ fn open_csv(path: &Path, text: Box<dyn Read + Send>, facts: &CsvFacts) -> Result
     } else {
         text
     };
+    let text: Box<dyn Read + Send> = Box::new(LfLines::new(text));
     let mut records = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(false)
@@ -716,6 +726,7 @@ fn open_csv(path: &Path, text: Box<dyn Read + Send>, facts: &CsvFacts) -> Result
         encoding,
         blank_rows: 0,
         rows: RowSource::Csv {
+            after: records.reader().position().line(),
             records,
             path: path.to_path_buf(),
             lossy,
@@ -723,6 +734,125 @@ fn open_csv(path: &Path, text: Box<dyn Read + Send>, facts: &CsvFacts) -> Result
         },
         peeked: None,
     })
+}
+
+/// The line a record starts on, as an editor numbers it. The CSV reader
+/// counts `\n` bytes, but takes a record's position before it skips the line
+/// end of the record before it (a CRLF file's `\n`) and any blank lines: so
+/// the line is found from where the record ends instead (`now`, the count
+/// after it, with every line ended by `\n` alone: `LfLines`), less its own
+/// line breaks. `after`: the count after the record before; a record that
+/// took one line more than it starts right there, without a look at its bytes.
+fn line_of(rec: &csv::ByteRecord, after: u64, now: u64) -> u64 {
+    if now == after + 1 {
+        return after;
+    }
+    let inside = rec.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+    now.saturating_sub(inside + 1).max(1)
+}
+
+/// A CSV text as the reader must see it for its line count to be an
+/// editor's (`line_of`): every line end `\n` (a `\r` before a `\n` dropped,
+/// CRLF files; a `\r` alone made `\n`, old Mac files; a line break inside a
+/// quoted value reads as `\n` too), and an unended last line given one.
+struct LfLines {
+    inner: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// A `\r` that ended the last fill, dropped if a `\n` comes next.
+    cr: bool,
+    /// The last byte handed on (`\n` before the first: nothing to end).
+    last: u8,
+    eof: bool,
+}
+
+impl LfLines {
+    fn new(inner: Box<dyn Read + Send>) -> Self {
+        LfLines {
+            inner,
+            buf: vec![0; 1 << 16],
+            pos: 0,
+            len: 0,
+            cr: false,
+            last: b'\n',
+            eof: false,
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        loop {
+            let mut len = 0;
+            if std::mem::take(&mut self.cr) {
+                self.buf[0] = b'\r';
+                len = 1;
+            }
+            let n = loop {
+                match self.inner.read(&mut self.buf[len..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r?,
+                }
+            };
+            if n == 0 {
+                self.eof = true;
+                if len == 1 {
+                    // The text ends in `\r`: a line end.
+                    self.buf[0] = b'\n';
+                } else if self.last != b'\n' {
+                    self.buf[0] = b'\n';
+                    len = 1;
+                }
+                self.pos = 0;
+                self.len = len;
+                if len > 0 {
+                    self.last = b'\n';
+                }
+                return Ok(());
+            }
+            len += n;
+            let mut end = len;
+            if self.buf[end - 1] == b'\r' {
+                self.cr = true;
+                end -= 1;
+            }
+            let mut w = end;
+            if self.buf[..end].contains(&b'\r') {
+                w = 0;
+                for r in 0..end {
+                    let b = self.buf[r];
+                    if b == b'\r' && r + 1 < end && self.buf[r + 1] == b'\n' {
+                        continue;
+                    }
+                    self.buf[w] = if b == b'\r' { b'\n' } else { b };
+                    w += 1;
+                }
+            }
+            if w > 0 {
+                self.pos = 0;
+                self.len = w;
+                self.last = self.buf[w - 1];
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Read for LfLines {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.pos == self.len {
+            if self.eof {
+                return Ok(0);
+            }
+            self.fill()?;
+        }
+        let n = out.len().min(self.len - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// A record's fields as text: UTF-8, with U+FFFD for bytes that are not (the
@@ -1355,6 +1485,15 @@ mod tests {
                 b"number,desc\n\"CHG1\",\"two\nlines, \"\"quoted\"\"\"\n\n,,\nCHG2,x\n".to_vec(),
             ),
             ("tabs", b"a\tb\tc\n1\t2\t3\n4\t5\n".to_vec()),
+            (
+                "crlf, blank lines, a line break in a value, no last line end",
+                b"number,desc\r\nCHG1,x\r\n\r\n\r\nCHG2,\"two\r\nlines\"\r\n,,\r\nCHG3,y".to_vec(),
+            ),
+            (
+                "lf, blank lines",
+                b"number,desc\n\nCHG1,x\n\n\nCHG2,\"a\nb\"\nCHG3,y\n".to_vec(),
+            ),
+            ("a text ending in cr", b"number,desc\rCHG1,x\r".to_vec()),
             ("unclosed", b"a,b\n1,\"never\n2,3\n".to_vec()),
             ("nul", b"a,b\n1,x\x002\n3,4\n5,6\n7,8\n9,10\n11,12\n".to_vec()),
             ("empty", Vec::new()),
@@ -1399,6 +1538,26 @@ mod tests {
                 "x.csv: line {line}: a quoted field is never closed: the file is truncated or malformed"
             ));
         }
+        // A line break inside a value reads as `\n` (`LfLines`).
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        // Where each record starts, as an editor numbers lines: its first
+        // byte that is no line end, after a line end outside quotes.
+        let mut starts = Vec::new();
+        let (mut line, mut quoted, mut fresh) = (1u64, false, true);
+        for b in text.bytes() {
+            if fresh && b != b'\n' && b != b'\r' {
+                starts.push(line);
+                fresh = false;
+            }
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' => {
+                    line += 1;
+                    fresh |= !quoted;
+                }
+                _ => {}
+            }
+        }
         let mut records = csv::ReaderBuilder::new()
             .delimiter(sniff_delimiter(&text))
             .has_headers(false)
@@ -1410,8 +1569,11 @@ mod tests {
             None => return Err("x.csv: the file is empty (no header line)".into()),
         };
         let (mut rows, mut blank) = (Vec::new(), 0);
-        for rec in records {
-            let rec = rec.map_err(|e| e.to_string())?;
+        for (i, rec) in records.enumerate() {
+            let mut rec = rec.map_err(|e| e.to_string())?;
+            let mut pos = csv::Position::new();
+            pos.set_line(starts[i + 1]);
+            rec.set_position(Some(pos));
             if rec.iter().all(|f| f.trim().is_empty()) {
                 blank += 1;
                 continue;
