@@ -274,6 +274,42 @@ fn unrecognised_outcome_codes_are_no_outcome_data() {
     assert_eq!(k["extra"]["basis"], "incidents only", "{k}");
 }
 
+/// A source that never records when a release was requested (Jira's
+/// versions) has an unknown backlog, not an empty one: NULL with the reason
+/// alone, and left out with a note beside a source that records it.
+#[test]
+fn backlog_without_request_times_is_unknown() {
+    let w = Workdir::new();
+    import(
+        &w,
+        &[(
+            "releases.csv",
+            "source,release_id,state,actual_end
+             j,R1,planned,
+             j,R2,deployed,2024-03-05 00:00
+",
+        )],
+    );
+    let k = get(&kpis(&w, &[]), "pending_release_backlog", None);
+    assert!(k["value"].is_null(), "{k}");
+    assert_eq!(k["note"], "no release request times (requested_at) in source j");
+    import(
+        &w,
+        &[(
+            "releases2.csv",
+            "source,release_id,state,requested_at
+s,S1,planned,2024-02-01 00:00
+",
+        )],
+    );
+    let k = get(&kpis(&w, &[]), "pending_release_backlog", None);
+    assert_eq!(k["value"], 1.0, "{k}");
+    assert_eq!(
+        k["note"],
+        "leaves out source j: no release request times (requested_at)"
+    );
+}
+
 /// Point 7: A row with data beyond the header (an unquoted delimiter shifted its
 /// values) is rejected with its line and raw text; trailing empty cells are
 /// harmless.

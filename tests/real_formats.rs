@@ -765,3 +765,83 @@ fn rejects_name_the_editors_line_in_a_crlf_file() {
     );
     assert_eq!(one(&w, "select title from changes"), "Patch DB\nnode 1");
 }
+
+/// HPSM's release changes (`Release Type NN`) are releases too: a withdrawn
+/// one is a cancelled release (never deployed), and a release change's
+/// completion code is the release's outcome.
+#[test]
+fn hpsm_release_changes_carry_cancellation_and_outcome() {
+    let w = Workdir::new();
+    let f = w.write(
+        "Detail Change.csv",
+        "Change ID;Change Type;Status;Actual End;Change record Close Time;Completion Code\n\
+         C100;Release Type 07;closed;13-3-2024 20:25;14-3-2024 08:00;Withdrawn\n\
+         C101;Release Type 07;closed;14-3-2024 20:25;15-3-2024 08:00;Successful\n\
+         C102;Release Type 03;closed;15-3-2024 20:25;16-3-2024 08:00;Failed\n\
+         C103;Standard Change Type 12;closed;16-3-2024 20:25;17-3-2024 08:00;Successful\n",
+    );
+    w.run(&["import", "--source", "hpsm", f.to_str().unwrap()]).ok();
+    let got = lines(
+        &w,
+        "select release_id, state, outcome from releases order by 1",
+        &["release_id", "state", "outcome"],
+    );
+    assert_eq!(
+        got,
+        vec![
+            "C100 cancelled cancelled",
+            "C101 closed successful",
+            "C102 closed failed"
+        ]
+    );
+}
+
+/// HPSM's one row per affected CI, with two versions of a change in one
+/// export: the newest version's rows make the change (its values and CIs),
+/// the older version's are not mixed in.
+#[test]
+fn hpsm_rows_per_ci_fold_within_the_newest_version() {
+    let w = Workdir::new();
+    let f = w.write(
+        "Detail Change.csv",
+        "Change ID;Change Type;Status;Phase;Planned End;Actual End;Update Time;Completion Code;CI Name (aff)\n\
+         C120;Normal Change;open;Change Implementation;8-3-2024 10:00;;5-3-2024 9:00;;db-1\n\
+         C120;Normal Change;open;Change Implementation;8-3-2024 10:00;;5-3-2024 9:00;;db-2\n\
+         C120;Normal Change;closed;Change Evaluation & Closure;12-3-2024 6:00;12-3-2024 5:00;13-3-2024 9:00;Successful;db-2\n\
+         C120;Normal Change;closed;;;;13-3-2024 9:00;;db-3\n",
+    );
+    w.run(&["import", "--source", "hpsm", f.to_str().unwrap()]).ok();
+    let c = &w.sql(
+        "select state, outcome, planned_end::varchar as pe, actual_end::varchar as ae, updated_at::varchar as u from changes",
+    )[0];
+    assert_eq!(c["state"], "closed", "{c}");
+    assert_eq!(c["outcome"], "successful");
+    assert_eq!(c["pe"], "2024-03-12 06:00:00");
+    assert_eq!(c["ae"], "2024-03-12 05:00:00");
+    assert_eq!(c["u"], "2024-03-13 09:00:00");
+    let cis = lines(&w, "select ci from change_cis order by ci", &["ci"]);
+    assert_eq!(cis, vec!["db-2", "db-3"]);
+}
+
+/// A vocabulary's default (`"*"`) maps values it does not list, not empty
+/// ones: an HPSM change with no `Originated from` or `Category` is of unknown
+/// origin and type (left out of the rework and emergency rates' denominators),
+/// not "other" and "normal".
+#[test]
+fn an_empty_value_is_not_the_vocabularys_default() {
+    let w = Workdir::new();
+    let f = w.write(
+        "Detail Change.csv",
+        "Change ID;Category;Originated from;Actual End\n\
+         C1;Normal Change;Incident;5-3-2024 10:00\n\
+         C2;;;6-3-2024 10:00\n\
+         C3;Odd Change;Walk-in;7-3-2024 10:00\n",
+    );
+    w.run(&["import", "--source", "hpsm", f.to_str().unwrap()]).ok();
+    let got = lines(
+        &w,
+        "select change_id, change_type, origin from changes order by 1",
+        &["change_id", "change_type", "origin"],
+    );
+    assert_eq!(got, vec!["C1 normal incident", "C2 - -", "C3 normal other"]);
+}

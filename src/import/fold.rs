@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use super::map::add_cis;
 use super::{Cell, Record};
 
-/// Fold the rows of one record: grouped rows merge (first non-empty value wins,
-/// all CIs kept); otherwise the latest version wins (updated_at, then the
-/// profile's version headers, then file order). Returns (records, folded, exact duplicates).
+/// Fold the rows of one record: grouped rows of one version merge (first
+/// non-empty value wins, all CIs kept), and the latest version's rows win;
+/// otherwise the latest version wins (updated_at, then the profile's version
+/// headers, then file order). Returns (records, folded, exact duplicates).
 pub(super) fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, group: bool) -> (Vec<Record>, u64, u64) {
     // Most files hold each record once: when every key is distinct text there is
     // nothing to fold, and the records stay as they are (no keyed copy of them).
@@ -25,6 +26,10 @@ pub(super) fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, gro
         Cell::Text(s) => s.to_string(),
         v => format!("{v:?}"),
     };
+    let stamp = |x: &Record| match updated.map(|u| &x.values[u]) {
+        Some(Cell::Timestamp(t)) => *t,
+        _ => i64::MIN,
+    };
     let mut order: Vec<String> = Vec::new();
     let mut by_key: HashMap<String, Record> = HashMap::with_capacity(records.len());
     let (mut folded, mut dups) = (0u64, 0u64);
@@ -36,6 +41,17 @@ pub(super) fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, gro
                 by_key.insert(k, r);
             }
             Some(kept) if group => {
+                folded += 1;
+                // The rows of one version merge; a newer version's rows
+                // replace an older one's (CIs too), an older one's are dropped.
+                match (stamp(&r), &r.version).partial_cmp(&(stamp(kept), &kept.version)) {
+                    Some(std::cmp::Ordering::Greater) => {
+                        *kept = r;
+                        continue;
+                    }
+                    Some(std::cmp::Ordering::Less) => continue,
+                    _ => {}
+                }
                 for (a, b) in kept.values.iter_mut().zip(r.values) {
                     if a.is_null() {
                         *a = b;
@@ -43,7 +59,6 @@ pub(super) fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, gro
                 }
                 add_cis(&mut kept.cis, r.cis);
                 kept.release |= r.release;
-                folded += 1;
             }
             Some(kept) => {
                 if kept.values == r.values {
@@ -58,10 +73,6 @@ pub(super) fn fold(records: Vec<Record>, key: usize, updated: Option<usize>, gro
                     continue;
                 }
                 folded += 1;
-                let stamp = |x: &Record| match updated.map(|u| &x.values[u]) {
-                    Some(Cell::Timestamp(t)) => *t,
-                    _ => i64::MIN,
-                };
                 // Ties go to the later row.
                 let order = (stamp(&r), &r.version).partial_cmp(&(stamp(kept), &kept.version));
                 if order != Some(std::cmp::Ordering::Less) {

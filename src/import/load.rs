@@ -737,14 +737,29 @@ fn stage_releases(
     let mut rel_present = vec![false; rel_names.len()];
     let mut records = Vec::with_capacity(changes.len());
     for r in changes {
+        let text = |n: &str| match pos(n).filter(|p| present[*p]).map(|p| &r.values[p]) {
+            Some(Cell::Text(t)) => Some(&**t),
+            _ => None,
+        };
         let mut values = Vec::with_capacity(rel_names.len());
         for (i, rc) in rel_names.iter().enumerate() {
             let v = match rc.as_str() {
                 "release_type" => Cell::Text(release_type.unwrap_or("other").into()),
-                // A closed release record: deployed when it has an actual end.
+                // A cancelled change (HPSM's Withdrawn) is a cancelled
+                // release; else a closed release record, deployed when it
+                // has an actual end.
+                "state" if text("state") == Some("cancelled") || text("outcome") == Some("cancelled") => {
+                    Cell::Text("cancelled".into())
+                }
                 "state" => match pos("closed_at").map(|p| &r.values[p]) {
                     Some(Cell::Null) | None => Cell::Null,
                     _ => Cell::Text("closed".into()),
+                },
+                // The change's outcome, in the releases' words.
+                "outcome" => match text("outcome") {
+                    Some("unsuccessful") => Cell::Text("failed".into()),
+                    Some(o) => Cell::Text(o.into()),
+                    None => Cell::Null,
                 },
                 other => match from(other).and_then(pos) {
                     Some(p) if present[p] => r.values[p].clone(),

@@ -164,12 +164,11 @@ impl Mapper<'_> {
                 values.push(Cell::Null);
                 continue;
             }
+            // An empty value stays empty: a vocabulary's default ("*") is for
+            // values it does not list, not for unknown ones (an HPSM change
+            // with no `Originated from` is of unknown origin, not "other").
             let (Some(raw), Some(trimmed)) = (raw, trimmed.filter(|t| !self.is_null_trimmed(t))) else {
-                // A vocabulary default ("*") applies to empty values too.
-                match maps.vocab.as_ref().and_then(|v| v.default_value()) {
-                    Some(d) if self.sources[ci].is_some() => values.push(Cell::Text(d.into())),
-                    _ => values.push(Cell::Null),
-                }
+                values.push(Cell::Null);
                 continue;
             };
             if self.outcome_of_state.is_some_and(|(st, _)| st == ci) {

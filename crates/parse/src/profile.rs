@@ -349,11 +349,6 @@ impl Vocab {
             .map(|(_, v)| v.as_str())
             .or(self.default.as_deref())
     }
-
-    /// The value for an empty field, if the vocabulary has a default (`*`).
-    pub fn default_value(&self) -> Option<&str> {
-        self.default.as_deref()
-    }
 }
 
 #[cfg(test)]
