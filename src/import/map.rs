@@ -262,7 +262,11 @@ impl Mapper<'_> {
         }
         if let (Some((_, oc)), Some(st)) = (self.outcome_of_state, state_text)
             && let Some(o) = outcome_of_state(st)
-            && matches!(&values[oc], Cell::Null) | matches!(&values[oc], Cell::Text(t) if &**t == "successful")
+            && match &values[oc] {
+                Cell::Null => true,
+                Cell::Text(t) => &**t == "successful",
+                _ => false,
+            }
         {
             unmapped.push(("outcome".to_owned(), format!("state:{}", lowercase(st)), Some(o)));
             values[oc] = Cell::Text(o.into());

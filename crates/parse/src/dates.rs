@@ -329,28 +329,30 @@ impl OrderVotes {
             c if c.contains(&DateOrder::Ymd) => (DateOrder::Ymd, None),
             [_, _] => {
                 let (d, m) = (self.days(DateOrder::Dmy), self.days(DateOrder::Mdy));
-                if m * 2 < d {
+                let (o, why) = if m * 2 < d {
                     (
                         DateOrder::Mdy,
-                        Some(format!(
-                            "every date in the file reads both day-first and month-first; assumed month-first, which puts them within {m} days where day-first spreads them over {d} ({hint})"
-                        )),
+                        format!(", which puts them within {m} days where day-first spreads them over {d}"),
                     )
                 } else if d * 2 < m {
                     (
                         DateOrder::Dmy,
-                        Some(format!(
-                            "every date in the file reads both day-first and month-first; assumed day-first, which puts them within {d} days where month-first spreads them over {m} ({hint})"
-                        )),
+                        format!(", which puts them within {d} days where month-first spreads them over {m}"),
                     )
                 } else {
-                    (
-                        DateOrder::Dmy,
-                        Some(format!(
-                            "every date in the file reads both day-first and month-first; assumed day-first ({hint})"
-                        )),
-                    )
-                }
+                    (DateOrder::Dmy, String::new())
+                };
+                let name = if o == DateOrder::Mdy {
+                    "month-first"
+                } else {
+                    "day-first"
+                };
+                (
+                    o,
+                    Some(format!(
+                        "every date in the file reads both day-first and month-first; assumed {name}{why} ({hint})"
+                    )),
+                )
             }
             _ => {
                 let (i, n) = self

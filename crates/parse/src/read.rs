@@ -804,9 +804,6 @@ impl LfLines {
                 }
                 self.pos = 0;
                 self.len = len;
-                if len > 0 {
-                    self.last = b'\n';
-                }
                 return Ok(());
             }
             len += n;
@@ -1545,7 +1542,7 @@ mod tests {
         let mut starts = Vec::new();
         let (mut line, mut quoted, mut fresh) = (1u64, false, true);
         for b in text.bytes() {
-            if fresh && b != b'\n' && b != b'\r' {
+            if fresh && b != b'\n' {
                 starts.push(line);
                 fresh = false;
             }
